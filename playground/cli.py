@@ -1,0 +1,104 @@
+"""``python -m playground``: validate, schema, sandbox and submit from the command line.
+
+Each subcommand lives with the code it drives; a subcommand module exposes
+``configure(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from playground.core.profile import MODES, ProfileError, load_profile
+from playground.core.schema import request_schema
+from playground.core.wire import FORMATS, parse, to_wire
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+
+# Subcommands whose code lives outside this module: name -> (module, one-line help).
+_EXTERNAL = {
+    "sandbox": ("playground.sandbox.cli", "serve the sandbox alone"),
+    "submit": ("playground.client.cli", "run a request end to end: submit, poll, download"),
+}
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _read_json(path: str) -> tuple[Any, str | None]:
+    """The JSON in a file (or '-' for stdin), or a one-line reason it could not be read."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        return None, f"{path}: no such file"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{path}: cannot read it ({exc.__class__.__name__}: {exc})"
+    if not text.strip():
+        return None, f"{path}: the file is empty; it should hold one JSON request"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as exc:
+        return _fail(str(exc))
+    body, reason = _read_json(args.file)
+    if reason:
+        return _fail(reason)
+    parsed = parse(body, profile)
+    for line in parsed.lines():
+        print(line, file=sys.stdout if parsed.ok else sys.stderr)
+    if not parsed.ok or parsed.request is None:
+        return EXIT_INVALID
+    print(json.dumps(to_wire(args.format or parsed.format, parsed.request, profile), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as exc:
+        return _fail(str(exc))
+    print(json.dumps(request_schema(profile, args.format, args.mode), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m playground", description="Rehearse Wan 2.7 video requests.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a request file and print it normalised")
+    validate.add_argument("file", help="a JSON request in either wire format ('-' reads stdin)")
+    validate.add_argument("--format", choices=FORMATS, help="format to print (default: the input's)")
+    validate.add_argument("--profile", default="wan-2.7", help="profile name or JSON file (default wan-2.7)")
+    validate.set_defaults(handler=run_validate)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a request")
+    schema.add_argument("mode", nargs="?", choices=MODES, help="one mode (default: all four)")
+    schema.add_argument("--format", choices=FORMATS, default="gateway")
+    schema.add_argument("--profile", default="wan-2.7")
+    schema.set_defaults(handler=run_schema)
+
+    for name, (module_name, help_text) in _EXTERNAL.items():
+        sub = commands.add_parser(name, help=help_text)
+        module = importlib.import_module(module_name)
+        module.configure(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code

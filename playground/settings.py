@@ -1,0 +1,58 @@
+"""Configuration: flags and environment variables, read once at the entry points.
+
+Every variable is ``PLAYGROUND_<FIELD>`` except the provider keys, which use the names the
+providers' own SDKs read (``DASHSCOPE_API_KEY``) so an existing shell setup just works.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Provider = Literal["sandbox", "dashscope", "gateway"]
+PROVIDERS: tuple[Provider, ...] = ("sandbox", "dashscope", "gateway")
+
+# Documented DashScope hosts; model, endpoint and key must be in the same region.
+DASHSCOPE_REGIONS: dict[str, str] = {
+    "beijing": "https://dashscope.aliyuncs.com/api/v1",
+    "singapore": "https://dashscope-intl.aliyuncs.com/api/v1",
+}
+
+
+class Settings(BaseSettings):
+    """Everything the playground can be told at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=0, le=65535)
+    provider: Provider = "sandbox"
+    base_url: str | None = Field(
+        default=None, description="Provider base URL; by default the embedded sandbox or the region's host."
+    )
+    profile: str = "wan-2.7"
+    data_dir: Path = Field(default=Path(".playground"), description="Ledger, downloads and sandbox files.")
+    dashscope_region: str = "singapore"
+    dashscope_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DASHSCOPE_API_KEY", "PLAYGROUND_DASHSCOPE_API_KEY")
+    )
+    gateway_api_key: SecretStr | None = None
+    sandbox_delay_scale: float = Field(default=1.0, ge=0.0, le=100.0)
+    sandbox_ttl_s: float = Field(default=24 * 3600.0, gt=0)
+    sandbox_workers: int = Field(default=2, ge=1, le=32)
+    max_upload_mb: int = Field(default=100, ge=1)
+    run_deadline_s: float = Field(default=900.0, gt=0)
+
+    def api_key(self, provider: Provider) -> SecretStr | None:
+        """The key configured for a provider; the sandbox accepts any key."""
+        if provider == "dashscope":
+            return self.dashscope_api_key
+        if provider == "gateway":
+            return self.gateway_api_key
+        return SecretStr("sk-sandbox")
+
+    def dashscope_base_url(self) -> str:
+        return DASHSCOPE_REGIONS.get(self.dashscope_region, self.dashscope_region)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need, then lint, types, tests.
+# Usage: bash scripts/test.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  # The browser tests drive Debian's Chromium; Playwright cannot download its own here.
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+echo "== ruff"; python -m ruff check playground tests benchmarks app.py
+echo "== mypy"; python -m mypy
+echo "== pytest"; python -m pytest -q -p no:cacheprovider "$@"

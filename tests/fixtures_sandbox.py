@@ -1,0 +1,1 @@
+"""Fixtures that serve the sandbox over real loopback HTTP (owned by the sandbox issue)."""
