@@ -71,9 +71,7 @@ class VideoEdit(_Common):
     audio_setting: Literal["auto", "origin"] | None = None
 
 
-VideoRequest = Annotated[
-    TextToVideo | ImageToVideo | ReferenceToVideo | VideoEdit, Field(discriminator="mode")
-]
+VideoRequest = Annotated[TextToVideo | ImageToVideo | ReferenceToVideo | VideoEdit, Field(discriminator="mode")]
 REQUEST_ADAPTER: TypeAdapter[VideoRequest] = TypeAdapter(VideoRequest)
 
 MODEL_FOR_MODE: dict[Mode, type[_Common]] = {

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from playground.core.problems import Loc, Problem
-from playground.core.profile import MODES, DurationRule, Mode, ModeRules, Profile
+from playground.core.profile import MODES, DurationRule, MediaType, Mode, ModeRules, Profile
 from playground.core.request import (
     REQUEST_ADAPTER,
     MediaItem,
@@ -140,13 +140,23 @@ def _from_pydantic(err: ErrorDetails, mode: Mode) -> Problem:
     if kind == "missing":
         return Problem(loc, "missing", f"add {name}")
     if kind in _TYPE_WORDS:
-        return Problem(loc, f"must be {_TYPE_WORDS[kind]}, not {_json_type(given)}", f"send {name} as {_TYPE_WORDS[kind]}")
+        return Problem(
+            loc, f"must be {_TYPE_WORDS[kind]}, not {_json_type(given)}", f"send {name} as {_TYPE_WORDS[kind]}"
+        )
     return Problem(loc, err["msg"], f"correct {name}")
 
 
 def _json_type(value: object) -> str:
-    names = {bool: "true/false", int: "a number", float: "a number", str: "a string",
-             list: "a list", tuple: "a list", dict: "an object", type(None): "null"}
+    names = {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        tuple: "a list",
+        dict: "an object",
+        type(None): "null",
+    }
     return f"{names.get(type(value), type(value).__name__)} ({value!r})"[:80]
 
 
@@ -154,7 +164,9 @@ def _check_text(request: VideoRequest, profile: Profile, rules: ModeRules) -> li
     found: list[Problem] = []
     prompt = request.prompt or ""
     if rules.prompt_required and not prompt.strip():
-        found.append(Problem(("prompt",), f"{request.mode} needs a prompt", "describe the subject, action, scene and style"))
+        found.append(
+            Problem(("prompt",), f"{request.mode} needs a prompt", "describe the subject, action, scene and style")
+        )
     for name, text, limit in (
         ("prompt", prompt, profile.prompt_max_chars),
         ("negative_prompt", request.negative_prompt or "", profile.negative_prompt_max_chars),
@@ -163,7 +175,8 @@ def _check_text(request: VideoRequest, profile: Profile, rules: ModeRules) -> li
             found.append(
                 Problem(
                     (name,),
-                    f"{len(text)} characters; the API keeps the first {limit} and silently drops the other {len(text) - limit}",
+                    f"{len(text)} characters; the API keeps the first {limit} "
+                    f"and silently drops the other {len(text) - limit}",
                     f"shorten it to {limit} characters so nothing you wrote is lost",
                     "warning",
                 )
@@ -198,12 +211,20 @@ def _check_choices(request: VideoRequest, profile: Profile) -> list[Problem]:
     found: list[Problem] = []
     if request.resolution is not None and request.resolution not in profile.resolutions:
         upper = request.resolution.upper()
-        hint = f"write {upper} (capital P)" if upper in profile.resolutions else f"use {' or '.join(profile.resolutions)}"
-        found.append(Problem(("resolution",), f"{request.resolution!r} is not a resolution of profile {profile.name}", hint))
+        hint = (
+            f"write {upper} (capital P)" if upper in profile.resolutions else f"use {' or '.join(profile.resolutions)}"
+        )
+        found.append(
+            Problem(("resolution",), f"{request.resolution!r} is not a resolution of profile {profile.name}", hint)
+        )
     ratio = getattr(request, "aspect_ratio", None)
     if ratio is not None and ratio not in profile.aspect_ratios:
         found.append(
-            Problem(("aspect_ratio",), f"{ratio!r} is not an aspect ratio of profile {profile.name}", f"use one of {', '.join(profile.aspect_ratios)}")
+            Problem(
+                ("aspect_ratio",),
+                f"{ratio!r} is not an aspect ratio of profile {profile.name}",
+                f"use one of {', '.join(profile.aspect_ratios)}",
+            )
         )
     if (
         isinstance(request, ReferenceToVideo)
@@ -211,10 +232,21 @@ def _check_choices(request: VideoRequest, profile: Profile) -> list[Problem]:
         and any(m.type == "first_frame" for m in request.media)
     ):
         found.append(
-            Problem(("aspect_ratio",), "ignored: with a first_frame the output takes the frame's aspect", "remove aspect_ratio, or remove the first_frame", "warning")
+            Problem(
+                ("aspect_ratio",),
+                "ignored: with a first_frame the output takes the frame's aspect",
+                "remove aspect_ratio, or remove the first_frame",
+                "warning",
+            )
         )
     if request.seed is not None and not 0 <= request.seed <= profile.seed_max:
-        found.append(Problem(("seed",), f"{request.seed} is outside 0-{profile.seed_max}", f"use a whole number from 0 to {profile.seed_max}, or leave it out for a random seed"))
+        found.append(
+            Problem(
+                ("seed",),
+                f"{request.seed} is outside 0-{profile.seed_max}",
+                f"use a whole number from 0 to {profile.seed_max}, or leave it out for a random seed",
+            )
+        )
     return found
 
 
@@ -234,32 +266,62 @@ def _check_media(request: VideoRequest, profile: Profile, rules: ModeRules, opti
     return found
 
 
-def _check_item(index: int, item: MediaItem, mode: Mode, rules: ModeRules, profile: Profile, options: CheckOptions) -> list[Problem]:
+def _check_item(
+    index: int, item: MediaItem, mode: Mode, rules: ModeRules, profile: Profile, options: CheckOptions
+) -> list[Problem]:
     loc: Loc = ("media", index)
     if item.type not in rules.media_types:
-        return [Problem((*loc, "type"), f"{item.type!r} is not a {mode} media type", f"use one of {', '.join(rules.media_types)}")]
+        return [
+            Problem(
+                (*loc, "type"),
+                f"{item.type!r} is not a {mode} media type",
+                f"use one of {', '.join(rules.media_types)}",
+            )
+        ]
     found = _check_url((*loc, "url"), item.url, item.type, mode, rules, profile, options)
     if item.reference_voice is not None:
         if item.type != "reference_video":
-            found.append(Problem((*loc, "reference_voice"), f"only a reference_video takes a reference_voice, not a {item.type}", "remove reference_voice from this item"))
+            found.append(
+                Problem(
+                    (*loc, "reference_voice"),
+                    f"only a reference_video takes a reference_voice, not a {item.type}",
+                    "remove reference_voice from this item",
+                )
+            )
         else:
-            found += _check_url((*loc, "reference_voice"), item.reference_voice, "reference_voice", mode, rules, profile, options)
+            found += _check_url(
+                (*loc, "reference_voice"), item.reference_voice, "reference_voice", mode, rules, profile, options
+            )
     return found
 
 
-def _check_url(loc: Loc, url: str, kind: str, mode: Mode, rules: ModeRules, profile: Profile, options: CheckOptions) -> list[Problem]:
+def _check_url(
+    loc: Loc, url: str, kind: str, mode: Mode, rules: ModeRules, profile: Profile, options: CheckOptions
+) -> list[Problem]:
     if not url.strip():
         return [Problem(loc, "empty", "give a public http(s) URL of the file")]
     if url.startswith("data:"):
         if kind not in rules.data_uri_types:
             where = " and ".join(f"{t} in {m}" for m in MODES for t in profile.mode(m).data_uri_types) or "nowhere"
-            return [Problem(loc, f"a data: URI is not accepted for {kind} in {mode}", f"upload the file and give its http(s) URL (data: URIs are accepted for {where})")]
+            return [
+                Problem(
+                    loc,
+                    f"a data: URI is not accepted for {kind} in {mode}",
+                    f"upload the file and give its http(s) URL (data: URIs are accepted for {where})",
+                )
+            ]
         return _check_data_uri(loc, url, kind, profile)
     parts = urlsplit(url)
     if parts.scheme == "oss" and options.allow_oss_urls:
         return []
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return [Problem(loc, f"{url[:60]!r} is not an http(s) URL", "give a public http:// or https:// URL (upload local files first)")]
+        return [
+            Problem(
+                loc,
+                f"{url[:60]!r} is not an http(s) URL",
+                "give a public http:// or https:// URL (upload local files first)",
+            )
+        ]
     return []
 
 
@@ -270,11 +332,19 @@ def _check_data_uri(loc: Loc, url: str, kind: str, profile: Profile) -> list[Pro
     header, _, payload = url.partition(",")
     mime = header.removeprefix("data:").removesuffix(";base64")
     if not header.endswith(";base64") or mime not in _DATA_MIMES:
-        return [Problem(loc, "a data: URI must look like data:image/png;base64,...", f"use one of the types {', '.join(_DATA_MIMES)}, base64-encoded")]
+        return [
+            Problem(
+                loc,
+                "a data: URI must look like data:image/png;base64,...",
+                f"use one of the types {', '.join(_DATA_MIMES)}, base64-encoded",
+            )
+        ]
     try:
         size = len(base64.b64decode(payload, validate=True))
     except (binascii.Error, ValueError):
-        return [Problem(loc, "the data: URI's base64 payload does not decode", "encode the file again with standard base64")]
+        return [
+            Problem(loc, "the data: URI's base64 payload does not decode", "encode the file again with standard base64")
+        ]
     limit = profile.media[kind].max_bytes
     if size > limit:
         return [Problem(loc, f"the embedded file is {size} bytes, over the {limit}-byte limit", "use a smaller image")]
@@ -290,23 +360,37 @@ def _check_counts(request: VideoRequest, media: tuple[MediaItem, ...], rules: Mo
     found: list[Problem] = []
     for kind, minimum in rules.min_per_type.items():
         if counts[kind] < minimum:
-            found.append(Problem(("media",), f"{mode} needs exactly {minimum} {kind}", f"add a media item of type {kind}"))
+            found.append(
+                Problem(("media",), f"{mode} needs exactly {minimum} {kind}", f"add a media item of type {kind}")
+            )
     for kind, maximum in rules.max_per_type.items():
         if counts[kind] > maximum:
-            found.append(Problem(("media",), f"{counts[kind]} items of type {kind}; {mode} takes at most {maximum}", f"keep {maximum} {kind} and remove the rest"))
+            found.append(
+                Problem(
+                    ("media",),
+                    f"{counts[kind]} items of type {kind}; {mode} takes at most {maximum}",
+                    f"keep {maximum} {kind} and remove the rest",
+                )
+            )
     if rules.media_combinations is not None:
         found += _check_combination(counts, rules)
     if rules.references_max is not None:
         refs = counts["reference_image"] + counts["reference_video"]
         low = rules.references_min or 0
         if not low <= refs <= rules.references_max:
-            found.append(Problem(("media",), f"{refs} reference images and videos; {mode} takes {low}-{rules.references_max}", f"give between {low} and {rules.references_max} reference_image or reference_video items"))
+            found.append(
+                Problem(
+                    ("media",),
+                    f"{refs} reference images and videos; {mode} takes {low}-{rules.references_max}",
+                    f"give between {low} and {rules.references_max} reference_image or reference_video items",
+                )
+            )
     if isinstance(request, VideoEdit | ReferenceToVideo) and len(media) > rules.media_max:
         found.append(Problem(("media",), f"{len(media)} items; {mode} takes at most {rules.media_max}", "remove items"))
     return found
 
 
-def _check_combination(counts: Counter[str], rules: ModeRules) -> list[Problem]:
+def _check_combination(counts: Counter[MediaType], rules: ModeRules) -> list[Problem]:
     assert rules.media_combinations is not None
     repeated = [t for t, n in counts.items() if n > 1]
     if repeated:

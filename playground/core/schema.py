@@ -23,24 +23,39 @@ def _field_schemas(mode: Mode, profile: Profile) -> dict[str, dict[str, Any]]:
             continue
         prop = {k: v for k, v in prop.items() if k not in ("title", "default")}
         if "anyOf" in prop:  # X | None: a field may be left out, but null is not a value
-            prop = next(p for p in prop["anyOf"] if p.get("type") != "null") | {k: v for k, v in prop.items() if k != "anyOf"}
+            prop = next(p for p in prop["anyOf"] if p.get("type") != "null") | {
+                k: v for k, v in prop.items() if k != "anyOf"
+            }
         fields[name] = prop
-    fields["prompt"] |= {"type": "string", "description": f"Up to {profile.prompt_max_chars} characters; the API truncates the rest silently."}
-    fields["negative_prompt"] |= {"type": "string", "description": f"Up to {profile.negative_prompt_max_chars} characters."}
+    fields["prompt"] |= {
+        "type": "string",
+        "description": f"Up to {profile.prompt_max_chars} characters; the API truncates the rest silently.",
+    }
+    fields["negative_prompt"] |= {
+        "type": "string",
+        "description": f"Up to {profile.negative_prompt_max_chars} characters.",
+    }
     fields["resolution"] = {"enum": list(profile.resolutions), "default": profile.default_resolution}
     fields["seed"] = {"type": "integer", "minimum": 0, "maximum": profile.seed_max}
     duration = rules.duration
     fields["duration"] = {"type": "integer", "enum": duration.values(), "default": duration.default}
     if rules.duration_with_reference_video is not None:
-        fields["duration"]["description"] = f"{duration.describe()}; {rules.duration_with_reference_video.describe()} with a reference video."
+        fields["duration"]["description"] = (
+            f"{duration.describe()}; {rules.duration_with_reference_video.describe()} with a reference video."
+        )
     if "aspect_ratio" in fields:
         fields["aspect_ratio"] = {"enum": list(profile.aspect_ratios), "default": profile.default_aspect_ratio}
     if "media" in fields:
         item = dict(defs["MediaItem"])
         item.pop("title", None)
-        item["properties"] = {k: {kk: vv for kk, vv in v.items() if kk != "title"} for k, v in item["properties"].items()}
+        item["properties"] = {
+            k: {kk: vv for kk, vv in v.items() if kk != "title"} for k, v in item["properties"].items()
+        }
         item["properties"]["type"] = {"enum": list(rules.media_types)}
-        item["properties"]["reference_voice"] = {"type": "string", "description": "reference_video only: a WAV/MP3 URL."}
+        item["properties"]["reference_voice"] = {
+            "type": "string",
+            "description": "reference_video only: a WAV/MP3 URL.",
+        }
         fields["media"] = {"type": "array", "items": item, "minItems": rules.media_min, "maxItems": rules.media_max}
         if rules.media_combinations:
             combos = "; ".join(" + ".join(c) for c in rules.media_combinations)

@@ -24,6 +24,9 @@ FORMATS: tuple[WireFormat, ...] = ("gateway", "dashscope")
 # The guide page's parameter table names this model; it is another product (a copy error).
 MISTAKEN_GATEWAY_MODEL = "gemini_omni"
 
+# First part of a location that names a top-level key of the body itself.
+TOP = "$"
+
 # Request-model field -> (container, key) in the DashScope body, in the order the docs list them.
 DASHSCOPE_PLACES: dict[str, tuple[str, str]] = {
     "prompt": ("input", "prompt"),
@@ -39,8 +42,17 @@ DASHSCOPE_PLACES: dict[str, tuple[str, str]] = {
     "audio_setting": ("parameters", "audio_setting"),
 }
 _GATEWAY_INPUT = (
-    "prompt", "negative_prompt", "duration", "resolution", "aspect_ratio", "seed",
-    "prompt_extend", "watermark", "audio_url", "media", "audio_setting",
+    "prompt",
+    "negative_prompt",
+    "duration",
+    "resolution",
+    "aspect_ratio",
+    "seed",
+    "prompt_extend",
+    "watermark",
+    "audio_url",
+    "media",
+    "audio_setting",
 )
 # What the official SDK always adds, and older-model fields Wan 2.7 ignores.
 _SDK_NOISE = {("input", "extend_prompt"), ("input", "function")}
@@ -81,6 +93,8 @@ def path_of(fmt: WireFormat, loc: Loc) -> str:
     if not loc:
         return "(body)"
     head, rest = str(loc[0]), loc[1:]
+    if head == TOP:
+        return ".".join(str(p) for p in rest)
     if head in ("model", "mode", "input", "parameters", "model_id"):
         base = "model" if head == "model_id" else head
     elif fmt == "dashscope" and head in DASHSCOPE_PLACES:
@@ -136,7 +150,9 @@ def detect_format(body: Mapping[str, Any], profile: Profile) -> WireFormat:
 def parse(body: object, profile: Profile, fmt: WireFormat | None = None, options: CheckOptions | None = None) -> Parsed:
     """Read a wire body (either format, detected unless given) into the request model."""
     if not isinstance(body, Mapping):
-        problem = Problem((), f"the request must be a JSON object, not {type(body).__name__}", 'send {"model": ..., "input": {...}}')
+        problem = Problem(
+            (), f"the request must be a JSON object, not {type(body).__name__}", 'send {"model": ..., "input": {...}}'
+        )
         return Parsed(fmt or "gateway", Verdict(None), [problem])
     fmt = fmt or detect_format(body, profile)
     reader = _read_gateway if fmt == "gateway" else _read_dashscope
@@ -146,8 +162,14 @@ def parse(body: object, profile: Profile, fmt: WireFormat | None = None, options
     return Parsed(fmt, check(data, profile, options), problems)
 
 
+# DashScope names people write by habit from the gateway format.
+_DASHSCOPE_ALIASES = {"aspect_ratio": "ratio", "mode": "model"}
+
+
 def _unknown(loc: Loc, known: tuple[str, ...] | list[str]) -> Problem:
-    guess = difflib.get_close_matches(str(loc[-1]), list(known), n=1)
+    name = str(loc[-1])
+    alias = _DASHSCOPE_ALIASES.get(name)
+    guess = [alias] if alias in known else difflib.get_close_matches(name, list(known), n=1)
     hint = f"did you mean {guess[0]!r}?" if guess else f"known fields: {', '.join(known)}"
     return Problem(loc, "unknown field", f"remove it; {hint}")
 
@@ -164,17 +186,24 @@ def _object(body: Mapping[str, Any], key: str, required: bool) -> tuple[dict[str
 
 
 def _read_gateway(body: Mapping[str, Any], profile: Profile) -> tuple[dict[str, Any] | None, list[Problem]]:
-    problems = [_unknown((k,), ["model", "mode", "input"]) for k in body if k not in ("model", "mode", "input")]
+    problems = [_unknown((TOP, k), ["model", "mode", "input"]) for k in body if k not in ("model", "mode", "input")]
     model = body.get("model")
     if model is None:
         problems.append(Problem(("model",), "missing", f'add "model": "{profile.gateway_model}"'))
     elif model == MISTAKEN_GATEWAY_MODEL:
         problems.append(
-            Problem(("model",), f"{MISTAKEN_GATEWAY_MODEL!r} is another product, named by mistake in the guide page's parameter table",
-                    f'use "model": "{profile.gateway_model}" as the guide\'s own example does')
+            Problem(
+                ("model",),
+                f"{MISTAKEN_GATEWAY_MODEL!r} is another product, named by mistake in the guide page's parameter table",
+                f'use "model": "{profile.gateway_model}" as the guide\'s own example does',
+            )
         )
     elif model != profile.gateway_model:
-        problems.append(Problem(("model",), f"{model!r} is not the Wan 2.7 gateway model", f'use "model": "{profile.gateway_model}"'))
+        problems.append(
+            Problem(
+                ("model",), f"{model!r} is not the Wan 2.7 gateway model", f'use "model": "{profile.gateway_model}"'
+            )
+        )
     mode = body.get("mode")
     if mode not in MODES:
         problems.append(mode_problem(mode))
@@ -190,7 +219,9 @@ def _read_gateway(body: Mapping[str, Any], profile: Profile) -> tuple[dict[str, 
 
 
 def _read_dashscope(body: Mapping[str, Any], profile: Profile) -> tuple[dict[str, Any] | None, list[Problem]]:
-    problems = [_unknown((k,), ["model", "input", "parameters"]) for k in body if k not in ("model", "input", "parameters")]
+    problems = [
+        _unknown((TOP, k), ["model", "input", "parameters"]) for k in body if k not in ("model", "input", "parameters")
+    ]
     model = body.get("model")
     mode: Mode | None = profile.mode_for_dashscope_model(model) if isinstance(model, str) else None
     ids = ", ".join(profile.mode(m).dashscope_model for m in MODES)
