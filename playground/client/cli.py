@@ -1,13 +1,268 @@
-"""Placeholder: the client subcommand is being built (see its issue)."""
+"""``python -m playground submit``: run a request end to end from the command line.
+
+::
+
+    python -m playground submit FILE [--provider sandbox|dashscope|gateway] [--base-url URL]
+                                     [--wire gateway|dashscope] [--wait] [--out DIR]
+                                     [--rehearse SCENARIO] [--deadline SECONDS]
+    python -m playground submit --resume [RUN_ID]      # finish unfinished runs from the ledger
+    python -m playground submit --recover TASK_ID      # follow a task by its id
+
+Each status change is printed on its own line; a failure prints its guidance; success prints
+the video's path last. With the sandbox provider and no base URL, an embedded sandbox is
+started for the duration of the command (so the command waits for the result).
+
+Exit codes:
+
+===  ===========================================================================
+0    success: the video was downloaded and probed (or, without --wait, the task was created)
+1    invalid request: the playground's own check refused it; nothing was sent
+2    usage error (bad flags)
+3    refused by the API (HTTP error: key, payload, rate limit after retries, wrong endpoint)
+4    the task failed: FAILED / UNKNOWN / CANCELED, expired result, or an unplayable download
+5    deadline passed, or a create whose outcome is unknown (nothing was resubmitted)
+6    the provider could not be reached (connection refused, timeouts after retries)
+130  interrupted (Ctrl-C); the remote task is canceled where the provider allows it
+===  ===========================================================================
+"""
+
+from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from playground.client.errors import InvalidRequest
+from playground.client.ledger import Ledger
+from playground.client.providers import ProviderConfig, provider_from_settings
+from playground.client.runner import RunEvent, RunOptions, provider_for, recover, resume, unfinished
+from playground.client.runner import run as start_run
+from playground.core.profile import Profile, ProfileError, load_profile
+from playground.core.wire import FORMATS
+from playground.settings import PROVIDERS, Settings
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_TASK_FAILED = 4
+EXIT_DEADLINE = 5
+EXIT_UNREACHABLE = 6
+EXIT_INTERRUPTED = 130
+_EXIT_FOR_STATE = {
+    "succeeded": EXIT_OK, "queued": EXIT_OK, "running": EXIT_OK,
+    "invalid": EXIT_INVALID, "refused": EXIT_REFUSED,
+    "failed": EXIT_TASK_FAILED, "canceled": EXIT_TASK_FAILED, "unknown": EXIT_TASK_FAILED,
+    "expired": EXIT_TASK_FAILED, "download_failed": EXIT_TASK_FAILED,
+    "deadline": EXIT_DEADLINE, "outcome_unknown": EXIT_DEADLINE,
+    "unreachable": EXIT_UNREACHABLE, "stalled": EXIT_UNREACHABLE,
+}
+SCENARIOS = ("rate_limit", "server_error", "invalid_key", "task_failed", "slow", "wrong_endpoint", "expired")
+
+
+def exit_code(state: str) -> int:
+    """The process exit code for a run's last state."""
+    return _EXIT_FOR_STATE.get(state, EXIT_REFUSED)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.description = "Submit a request, follow it, and download the video."
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "exit codes: 0 success, 1 invalid request, 2 usage error, 3 refused by the API, 4 task failed,\n"
+        "5 deadline passed or outcome unknown, 6 provider unreachable, 130 interrupted"
+    )
+    parser.add_argument("file", nargs="?", help="a JSON request in either wire format ('-' reads stdin)")
+    parser.add_argument("--provider", choices=PROVIDERS, help="where to send it (default: sandbox)")
+    parser.add_argument("--base-url", help="provider base URL (sandbox: its /sandbox mount; gateway: .../v1)")
+    parser.add_argument("--wire", choices=FORMATS, help="wire format to send (default: the provider's own)")
+    parser.add_argument("--wait", action="store_true", help="follow the task to the end and download the video")
+    parser.add_argument("--out", type=Path, help="folder for the videos (default: <data dir>/runs)")
+    parser.add_argument("--rehearse", choices=SCENARIOS, metavar="SCENARIO",
+                        help=f"sandbox scenario to rehearse: {', '.join(SCENARIOS)}")
+    parser.add_argument("--deadline", type=float, help="give up (and cancel) after this many seconds")
+    parser.add_argument("--data-dir", type=Path, help="ledger, downloads and sandbox files (default .playground)")
+    parser.add_argument("--profile", help="constraint profile name or file (default wan-2.7)")
+    parser.add_argument("--session", help="a session id to file the run under (the UI uses one per browser)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--resume", nargs="?", const="*", metavar="RUN_ID",
+                       help="finish an unfinished run from the ledger (all of them without RUN_ID)")
+    group.add_argument("--recover", metavar="TASK_ID", help="follow an existing task by its id")
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("not built yet")
-    return 2
+    """Run the subcommand; the exit code."""
+    try:
+        settings = _settings(args)
+        profile = load_profile(args.profile or settings.profile)
+    except (ValidationError, ProfileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.resume is None and args.recover is None and args.file is None:
+        print("error: give a request FILE, --resume or --recover", file=sys.stderr)
+        return EXIT_USAGE
+    if args.rehearse and (args.provider or settings.provider) != "sandbox":
+        print("error: --rehearse needs the sandbox provider", file=sys.stderr)
+        return EXIT_USAGE
+    # stamina logs each retry through the standard logging module; the lines printed here
+    # already say it, so its records need not reach stderr by default.
+    logging.getLogger("stamina").addHandler(logging.NullHandler())
+    try:
+        return asyncio.run(_main(args, settings, profile))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if args.provider:
+        overrides["provider"] = args.provider
+    if args.base_url:
+        overrides["base_url"] = args.base_url
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    base = Settings()
+    return base.model_copy(update=overrides) if overrides else base
+
+
+async def _main(args: argparse.Namespace, settings: Settings, profile: Profile) -> int:
+    ledger = Ledger(settings.data_dir / "ledger.db")
+    out_dir = args.out or settings.data_dir / "runs"
+    deadline = args.deadline or settings.run_deadline_s
+    options = RunOptions(profile=profile)
+    if args.resume is not None:
+        return await _resume_all(args, settings, ledger, options)
+    with _provider(args, settings) as provider:
+        if args.recover is not None:
+            stream = recover(args.recover, provider, ledger, out_dir, deadline_s=deadline,
+                             session_id=args.session, options=options)
+            return await _print_run(stream, wait=True)
+        body, reason = _read_request(args.file)
+        if reason is not None:
+            print(f"error: {reason}", file=sys.stderr)
+            return EXIT_INVALID
+        embedded = provider.kind == "sandbox" and not (args.base_url or settings.base_url)
+        wait = args.wait or embedded
+        if embedded and not args.wait:
+            print("note: the embedded sandbox stops with this command, so it waits for the result")
+        stream = start_run(
+            body, provider, ledger, out_dir, deadline_s=deadline, session_id=args.session, options=options
+        )
+        return await _print_run(stream, wait=wait)
+
+
+@contextlib.contextmanager
+def _provider(args: argparse.Namespace, settings: Settings) -> Iterator[ProviderConfig]:
+    """The provider the flags name, starting an embedded sandbox when none is given."""
+    kind = settings.provider
+    if kind == "sandbox" and not settings.base_url:
+        from playground.sandbox.config import SandboxConfig
+        from playground.sandbox.serve import MOUNT, serve_in_thread, standalone_app
+
+        app = standalone_app(SandboxConfig.from_settings(settings))
+        with serve_in_thread(app) as root:
+            print(f"embedded sandbox at {root}{MOUNT}")
+            yield provider_from_settings(settings, kind, base_url=root + MOUNT, wire=args.wire, scenario=args.rehearse)
+        return
+    try:
+        provider = provider_from_settings(settings, kind, wire=args.wire, scenario=args.rehearse)
+    except (ValueError, ValidationError) as exc:
+        raise SystemExit(_usage(str(exc))) from None
+    yield provider
+
+
+def _usage(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _read_request(path: str) -> tuple[Any, str | None]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
+    except FileNotFoundError:
+        return None, f"{path}: no such file"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{path}: cannot read it ({exc})"
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    if not isinstance(body, dict):
+        return None, f"{path}: the request must be a JSON object"
+    return body, None
+
+
+async def _resume_all(args: argparse.Namespace, settings: Settings, ledger: Ledger, options: RunOptions) -> int:
+    if args.resume == "*":
+        records = unfinished(ledger, args.session)
+        if not records:
+            print("nothing to resume: every run in the ledger has ended")
+            return EXIT_OK
+    else:
+        found = ledger.get(args.resume)
+        if found is None:
+            return _usage(f"no run {args.resume} in {ledger.path}")
+        records = [found]
+    code = EXIT_OK
+    for record in records:
+        provider = provider_for(record, settings)
+        if args.base_url:
+            provider = provider.model_copy(update={"base_url": args.base_url})
+        print(f"resuming {record.run_id} ({provider.describe()})")
+        stream = resume(record.run_id, ledger, provider, out_dir=args.out, deadline_s=args.deadline, options=options)
+        code = max(code, await _print_run(stream, wait=True))
+    return code
+
+
+async def _print_run(stream: AsyncIterator[RunEvent], *, wait: bool, out: TextIO = sys.stdout) -> int:
+    last: RunEvent | None = None
+    shown_state: str | None = None
+    async for event in stream:
+        if event.state != shown_state or event.retry is not None or event.state in ("validating", "uploading"):
+            print(_line(event), file=out, flush=True)
+            shown_state = event.state
+        last = event
+        if event.terminal:
+            break
+        if not wait and event.state == "queued" and event.task_id:
+            follow = f"python -m playground submit --resume {event.run_id}"
+            print(f"task {event.task_id} is {event.state}; follow it with: {follow}", file=out)
+            return EXIT_OK
+    if last is None:
+        return EXIT_REFUSED
+    if last.error is not None:
+        _explain(last, out)
+    if last.video_path is not None:
+        print(last.video_path, file=out, flush=True)
+    return exit_code(last.state)
+
+
+def _line(event: RunEvent) -> str:
+    progress = f" {event.progress:.0f}%" if event.progress is not None and event.state == "running" else ""
+    task = f" [task {event.task_id}]" if event.task_id and event.state in ("queued", "running") else ""
+    return f"[{event.elapsed_s:7.1f}s] {event.state}{progress}{task}: {event.message}"
+
+
+def _explain(event: RunEvent, out: TextIO) -> None:
+    error = event.error
+    assert error is not None
+    if isinstance(error, InvalidRequest):
+        for problem in error.problems:
+            print(f"  - {problem}", file=out)
+    for line in event.guidance:
+        print(f"  {line}", file=out)
+    ids = [f"run {event.run_id}"]
+    if event.task_id:
+        ids.append(f"task {event.task_id}")
+    if event.request_id:
+        ids.append(f"request id {event.request_id}")
+    print(f"  ({', '.join(ids)})", file=out, flush=True)

@@ -1,0 +1,25 @@
+"""The embedded sandbox: the Wan 2.7 video APIs offline, with real video output.
+
+``create_sandbox(SandboxConfig)`` builds the ASGI app to mount at ``/sandbox``;
+``standalone_app`` wraps it for serving alone and ``serve_in_thread`` serves an app on
+loopback in a background thread. Module map: app (routing, limits, error shapes),
+dashscope_routes, gateway_routes, file_routes, oss (the SDK's upload flow), tasks (queue and
+runs), worker (rendering), files (the store), scenarios, timing, bodies, errors.
+"""
+
+from playground.sandbox.app import close_sandbox, create_sandbox
+from playground.sandbox.config import SandboxConfig
+from playground.sandbox.scenarios import HEADER as SCENARIO_HEADER
+from playground.sandbox.scenarios import SCENARIOS
+from playground.sandbox.serve import MOUNT, serve_in_thread, standalone_app
+
+__all__ = [
+    "MOUNT",
+    "SCENARIOS",
+    "SCENARIO_HEADER",
+    "SandboxConfig",
+    "close_sandbox",
+    "create_sandbox",
+    "serve_in_thread",
+    "standalone_app",
+]

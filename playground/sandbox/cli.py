@@ -1,13 +1,53 @@
-"""Placeholder: the sandbox subcommand is being built (see its issue)."""
+"""``python -m playground sandbox``: serve the sandbox alone, at ``http://HOST:PORT/sandbox``.
+
+Flags override the settings (``PLAYGROUND_SANDBOX_DELAY_SCALE``, ``PLAYGROUND_DATA_DIR``, ...).
+"""
+
+from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from pydantic import ValidationError
+
+from playground.core.profile import ProfileError
+from playground.sandbox.config import SandboxConfig
+from playground.sandbox.serve import MOUNT, standalone_app
+from playground.settings import Settings
+
+DEFAULT_PORT = 7861  # next to the playground's 7860, so both can run at once
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
+    parser.add_argument("--delay-scale", type=float, dest="sandbox_delay_scale",
+                        help="multiply the artificial queue/run delays: 0 = none, 1 = realistic (default)")
+    parser.add_argument("--ttl-s", type=float, dest="sandbox_ttl_s", help="keep results and uploads this long")
+    parser.add_argument("--workers", type=int, dest="sandbox_workers", help="render workers")
+    parser.add_argument("--data-dir", type=Path, dest="data_dir", help="where files are stored")
+    parser.add_argument("--profile", help="constraint profile name or JSON file (default wan-2.7)")
+    parser.add_argument("--public-url", dest="public_url",
+                        help="the sandbox's externally visible URL, ending in /sandbox (behind a proxy)")
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("not built yet")
-    return 2
+    overrides: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in ("sandbox_delay_scale", "sandbox_ttl_s", "sandbox_workers", "data_dir", "profile")
+        if getattr(args, name, None) is not None
+    }
+    try:
+        settings = Settings(**overrides)
+        config = SandboxConfig.from_settings(settings, public_base_url=args.public_url)
+    except (ValidationError, ProfileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    shown = f"http://{args.host}:{args.port}{MOUNT}"
+    print(f"sandbox: DashScope {shown}/api/v1, gateway {shown}/v1, docs {shown}/docs "
+          f"(delay scale {config.delay_scale:g}, files in {config.store_dir})", file=sys.stderr)
+    uvicorn.run(standalone_app(config), host=args.host, port=args.port, log_level="info")
+    return 0

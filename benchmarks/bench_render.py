@@ -1,0 +1,144 @@
+"""Stand-in video rendering speed, against a bare PyAV encode of the same size and length.
+
+Run: ``python -m benchmarks.bench_render``.
+
+For 720P and 1080P (16:9), 5 s at 30 fps, each figure is the median wall time of 3 runs:
+
+* render: :func:`playground.media.render.render` end to end, per mode (inputs are generated
+  beforehand and not timed), reported as seconds of video per wall second ("x real time");
+* bare encode: the same encoder settings fed synthetic frames (a gradient sliding sideways,
+  one copy per frame, no text, no inputs), the floor any renderer with these settings sits on;
+* overhead: render wall time / bare-encode wall time.
+
+Targets: 720P renders at 3x real time or better; every render within 1.5x of the bare encode.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from playground.media._encode import CRF, PRESET, encode_frames
+from playground.media._scenes import backdrop, palette
+from playground.media._yuv import new_frame, rgb_to_picture
+from playground.media.render import RenderSpec, render
+from playground.media.samples import make_image, make_video
+
+SECONDS = 5
+FPS = 30
+RUNS = 3
+SIZES = {"720P": (1280, 720), "1080P": (1920, 1080)}
+PROMPT = (
+    "A corgi surfing a turquoise wave at golden hour, spray in the air, slow motion, "
+    "shot on 35 mm film with warm colours and soft grain"
+)
+REALTIME_TARGET = 3.0
+OVERHEAD_TARGET = 1.5
+
+
+def _median_wall(job: Callable[[], None]) -> float:
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        job()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _synthetic(width: int, height: int, count: int) -> Iterator[av.VideoFrame]:
+    colours = palette(np.random.default_rng(0)).colours
+    field = backdrop(width, height, colours)
+    wide = rgb_to_picture(np.concatenate([field, field], axis=1))
+    for index in range(count):
+        frame, target = new_frame(width, height)
+        wide.crop((index * 4) % width, 0, width, height).copy_into(target)
+        yield frame
+
+
+def _specs(width: int, height: int, inputs: Path, *, every_mode: bool) -> dict[str, RenderSpec]:
+    base = {"width": width, "height": height, "duration_s": SECONDS, "fps": FPS, "seed": 42, "caption": PROMPT}
+    specs = {"text-to-video": RenderSpec(**base)}  # type: ignore[arg-type]
+    first = make_image(inputs / f"first-{height}.jpg", width, height, seed=1)
+    last = make_image(inputs / f"last-{height}.jpg", width, height, seed=2)
+    specs["image-to-video (first + last frame)"] = RenderSpec(
+        **base, mode="image-to-video", first_frame=first, last_frame=last  # type: ignore[arg-type]
+    )
+    if every_mode:
+        people = tuple(make_image(inputs / f"ref{k}.png", 720, 960, seed=10 + k) for k in range(3))
+        specs["reference-to-video (3 images)"] = RenderSpec(
+            **base, mode="reference-to-video", references=people  # type: ignore[arg-type]
+        )
+        source = make_video(inputs / f"source-{height}.mp4", width, height, SECONDS, seed=3)
+        specs["video-edit (same-size source)"] = RenderSpec(
+            **base, mode="video-edit", source_video=source  # type: ignore[arg-type]
+        )
+    return specs
+
+
+def _row(metric: str, value: float, unit: str, target: str, baseline: str) -> dict[str, Any]:
+    return {
+        "benchmark": "render",
+        "metric": metric,
+        "value": round(value, 3),
+        "unit": unit,
+        "target": target,
+        "baseline": baseline,
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as folder:
+        work = Path(folder)
+        for label, (width, height) in SIZES.items():
+            out = work / f"out-{height}.mp4"
+            count = SECONDS * FPS
+            bare = _median_wall(lambda: _bare(width, height, count, out))
+            speed_target = f">= {REALTIME_TARGET:g}" if label == "720P" else ""
+            rows.append(
+                _row(
+                    f"{label} bare encode, synthetic frames ({PRESET}, crf {CRF})",
+                    SECONDS / bare,
+                    "x real time",
+                    "",
+                    f"{bare:.2f} s wall",
+                )
+            )
+            for mode, spec in _specs(width, height, work, every_mode=label == "720P").items():
+                wall = _median_wall(lambda spec=spec: render(spec, out))  # type: ignore[misc]
+                rows.append(
+                    _row(f"{label} render, {mode}", SECONDS / wall, "x real time", speed_target, f"{wall:.2f} s wall")
+                )
+                rows.append(
+                    _row(
+                        f"{label} render / bare encode, {mode}",
+                        wall / bare,
+                        "x bare time",
+                        f"<= {OVERHEAD_TARGET:g}",
+                        f"bare {bare:.2f} s",
+                    )
+                )
+    return rows
+
+
+def _bare(width: int, height: int, count: int, out: Path) -> None:
+    encode_frames(_synthetic(width, height, count), out, width, height, FPS)
+
+
+def main() -> int:
+    from benchmarks.__main__ import table
+
+    print(table(run()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,545 @@
+"""The HTTP client: submit, status, cancel, list, upload and download, over one httpx.AsyncClient.
+
+Every request goes through :meth:`VideoClient._send`, which turns httpx's exceptions and error
+answers into the playground's error tree (one boundary, most specific class first) and retries
+with stamina exactly as the guidance table says: the backoff hook looks the failure up, asks
+its :class:`~playground.core.guidance.RetryPolicy` whether another attempt is allowed and how
+long to wait (Retry-After included), and reports each wait to ``on_retry``.
+
+A create is special: sending it twice can start two paid tasks. It is sent again only when the
+failure proves no task was started (no connection, or the server answered with an error); when
+the request left and no readable answer came back, the client raises :class:`OutcomeUnknown`
+instead, and the runner goes looking for the task rather than resubmitting.
+
+The key is unwrapped in one place, :meth:`VideoClient._auth`, and sent only to the provider's
+API, never to result or upload-bucket hosts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import stamina
+
+from playground.client.errors import (
+    ApiRefused,
+    DownloadFailed,
+    OutcomeUnknown,
+    PlaygroundError,
+    ResultExpired,
+    TransportFailed,
+    UploadFailed,
+    refusal_class,
+    scrub,
+)
+from playground.client.providers import (
+    SCENARIO_HEADER,
+    ProviderConfig,
+    TaskView,
+    created_task,
+    looks_like_chat,
+    read_task,
+)
+from playground.core.guidance import Entry, Guidance, TransportKind, load_guidance
+
+Op = Literal["create", "read", "upload", "download"]
+USER_AGENT = "wan27-playground/0.1"
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
+# A result can be large and a bucket slow; reading one chunk may take longer than an API answer.
+DOWNLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=120.0, write=30.0, pool=10.0)
+MAX_DOWNLOAD_BYTES = 2 * 1024**3
+_BODY_PREVIEW = 300
+_BEIJING = timezone(timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class RetryNote:
+    """One retry about to happen: what failed and how long the client waits."""
+
+    op: Op
+    attempt: int  # the attempt that just failed (1-based)
+    max_attempts: int
+    wait_s: float
+    guidance_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A created task."""
+
+    task_id: str
+    provider_status: str
+    request_id: str | None
+    attempts: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StatusRead:
+    """One status answer: the task as read, the raw JSON, and any poll-after hint."""
+
+    task: TaskView
+    raw: dict[str, Any]
+    poll_after_s: float | None
+    request_id: str | None
+
+
+@dataclass
+class _Tries:
+    op: Op
+    attempts: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _ErrorBody:
+    code: str | None
+    message: str
+    request_id: str | None
+    has_provider_error: bool
+
+
+class VideoClient:
+    """Talks to one provider. Use as ``async with VideoClient(provider) as client: ...``."""
+
+    def __init__(
+        self,
+        provider: ProviderConfig,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_retry: Callable[[RetryNote], None] | None = None,
+        guidance: Guidance | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.provider = provider
+        self.on_retry = on_retry
+        self._guidance = guidance or load_guidance()
+        self._rand = rand
+        self._secrets = provider.secret_values()
+        # No default Authorization header: the key is added per API request, so downloads from
+        # result hosts and posts to upload buckets never carry it.
+        self._http = httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> VideoClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- the API -----------------------------------------------------------------------------
+
+    async def submit(self, body: Mapping[str, Any], *, oss_resolve: bool = False) -> Submitted:
+        """Create a task; retried only when no task can have been started."""
+        headers = self._api_headers()
+        if self.provider.wire == "dashscope":
+            headers["X-DashScope-Async"] = "enable"
+            if oss_resolve:
+                headers["X-DashScope-OssResourceResolve"] = "enable"
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        headers["Content-Type"] = "application/json"
+        tries = _Tries("create")
+        url = self.provider.create_url()
+        response = await self._send(
+            tries, lambda: self._http.build_request("POST", url, content=payload, headers=headers)
+        )
+        answer = self._json_or_refuse(response, tries)
+        if looks_like_chat(answer):
+            raise self._refused_with(
+                "chat_endpoint", response, tries, "the answer is a chat completion, not a video task"
+            )
+        found = created_task(self.provider.wire, answer)
+        if found is None:
+            entry = self._guidance.entry("unexpected_response")
+            raise OutcomeUnknown(
+                f"the create answer names no task id: {self._preview(response.text)}",
+                guidance=entry, attempts=tries.attempts, lookup="The answer could not be read, so the task may exist.",
+            )
+        return Submitted(found[0], found[1], _request_id(answer, response), tries.attempts, answer)
+
+    async def status(self, task_id: str) -> StatusRead:
+        """Read a task's status once (with the table's retries for transient failures)."""
+        tries = _Tries("read")
+        response = await self._send(
+            tries, lambda: self._http.build_request("GET", self.provider.task_url(task_id), headers=self._api_headers())
+        )
+        answer = self._json_or_refuse(response, tries)
+        task = read_task(self.provider.wire, answer, task_id)
+        if task is None:
+            raise self._refused_with("unexpected_response", response, tries, "the answer is not a task status")
+        return StatusRead(task, answer, _poll_after(response), _request_id(answer, response))
+
+    async def cancel(self, task_id: str) -> bool:
+        """Ask the provider to cancel; False when it cannot (not queued, or no cancel route)."""
+        tries = _Tries("read")
+        try:
+            url = self.provider.cancel_url(task_id)
+            await self._send(tries, lambda: self._http.build_request("POST", url, headers=self._api_headers()))
+        except ApiRefused:
+            return False
+        return True
+
+    async def list_tasks(self, *, start: datetime, end: datetime, model: str | None) -> list[dict[str, Any]]:
+        """DashScope's task list for a time window (used to find a task whose create was lost)."""
+        if self.provider.wire != "dashscope":
+            return []
+        params = {
+            "start_time": start.astimezone(_BEIJING).strftime("%Y%m%d%H%M%S"),
+            "end_time": end.astimezone(_BEIJING).strftime("%Y%m%d%H%M%S"),
+            "page_no": "1",
+            "page_size": "20",
+        }
+        if model:
+            params["model_name"] = model
+        tries = _Tries("read")
+        url = f"{self.provider.api_base}/tasks"
+        response = await self._send(
+            tries, lambda: self._http.build_request("GET", url, params=params, headers=self._api_headers())
+        )
+        answer = self._json_or_refuse(response, tries)
+        return _task_list(answer)
+
+    async def upload(self, path: Path, *, model: str) -> str:
+        """Put a local file where the provider can read it; the URL (or oss:// key) to send."""
+        try:
+            if self.provider.kind == "sandbox":
+                return await self._upload_to_sandbox(path)
+            if self.provider.wire == "dashscope":
+                return await self._upload_temporary(path, model)
+        except OSError as exc:
+            raise UploadFailed(f"{path.name}: cannot read it ({exc.strerror or exc})") from None
+        except PlaygroundError as exc:
+            raise UploadFailed(f"{path.name}: {exc.message}", attempts=exc.attempts) from exc
+        raise UploadFailed(f"{self.provider.kind} offers no upload")
+
+    async def download(self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> int:
+        """Stream a result to ``dest`` (through a temporary name); the number of bytes written."""
+        tries = _Tries("download")
+        async for attempt in stamina.retry_context(on=self._hook(tries), attempts=10, timeout=None):
+            with attempt:
+                return await self._download_once(url, dest, max_bytes, tries)
+        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    # -- sending and retrying ----------------------------------------------------------------
+
+    def _auth(self) -> dict[str, str]:
+        if self.provider.api_key is None:
+            return {}
+        return {"Authorization": f"Bearer {self.provider.api_key.get_secret_value()}"}
+
+    def _api_headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", **self._auth()}
+        if self.provider.scenario:
+            headers[SCENARIO_HEADER] = self.provider.scenario
+        return headers
+
+    async def _send(self, tries: _Tries, build: Callable[[], httpx.Request]) -> httpx.Response:
+        try:
+            async for attempt in stamina.retry_context(on=self._hook(tries), attempts=10, timeout=None):
+                with attempt:
+                    return await self._once(tries, build())
+        except (ApiRefused, TransportFailed) as exc:
+            exc.attempts = tries.attempts
+            exc.facts.update(attempts=tries.attempts, waits=_waits(tries.waits))
+            if tries.op == "create" and exc.guidance.retry.on_create == "outcome_unknown":
+                raise self._outcome_unknown(exc, tries) from exc
+            raise
+        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    async def _once(self, tries: _Tries, request: httpx.Request) -> httpx.Response:
+        tries.attempts += 1
+        try:
+            response = await self._http.send(request)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, tries) from None
+        if response.status_code >= 400:
+            raise self._refusal(response, tries)
+        return response
+
+    def _hook(self, tries: _Tries) -> Callable[[Exception], bool | float]:
+        def decide(exc: Exception) -> bool | float:
+            if not isinstance(exc, ApiRefused | TransportFailed | DownloadFailed):
+                return False
+            if isinstance(exc, ResultExpired):
+                return False
+            policy = exc.guidance.retry
+            if not policy.allows(tries.attempts, is_create=tries.op in ("create", "upload")):
+                return False
+            retry_after = exc.retry_after_s if isinstance(exc, ApiRefused) else None
+            wait = policy.delay_s(tries.attempts, retry_after, self._rand())
+            if wait is None:
+                return False
+            tries.waits.append(wait)
+            if self.on_retry is not None:
+                note = RetryNote(tries.op, tries.attempts, policy.max_attempts, wait, exc.guidance.id, exc.message)
+                self.on_retry(note)
+            # stamina sleeps this long (or not at all under stamina.set_testing).
+            return wait
+
+        return decide
+
+    def _transport_error(self, exc: httpx.HTTPError, tries: _Tries) -> TransportFailed:
+        kind: TransportKind
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.UnsupportedProtocol):
+            kind, what = "connect", "could not connect"
+        elif isinstance(exc, httpx.TimeoutException):
+            kind, what = "timeout", "no answer in time"
+        else:
+            kind, what = "dropped", "the connection dropped before the answer was complete"
+        where = _where(exc)
+        detail = scrub(str(exc) or type(exc).__name__, self._secrets)
+        entry = self._guidance.for_transport(kind)
+        return TransportFailed(f"{what} ({where}: {detail})", reason=kind, guidance=entry, attempts=tries.attempts)
+
+    def _read_error(self, response: httpx.Response) -> _ErrorBody:
+        header_id = _header_request_id(response)
+        text = response.text
+        if not text.strip():
+            return _ErrorBody(None, "the answer had an empty body", header_id, False)
+        try:
+            data = json.loads(text)
+        except ValueError:
+            stripped = text.lstrip().lower()
+            if stripped.startswith(("<!doctype html", "<html")) or "<body" in stripped[:2000]:
+                title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+                name = title.group(1).strip() if title else "no title"
+                message = f"the answer is an HTML page ({name[:80]}), not the API's JSON"
+                return _ErrorBody(None, message, header_id, False)
+            return _ErrorBody(None, f"the answer is not readable JSON: {self._preview(text)}", header_id, False)
+        if not isinstance(data, dict):
+            return _ErrorBody(None, f"the answer is JSON but not an object: {self._preview(text)}", header_id, False)
+        error = data.get("error")
+        if isinstance(error, dict):
+            code = _text(error.get("code")) or _text(error.get("type"))
+            message = _text(error.get("message")) or "(no message)"
+        else:
+            code = _text(data.get("code"))
+            said = (data.get("message"), data.get("msg"), data.get("detail"), error)
+            message = next((t for t in map(_text, said) if t), "")
+        has_error = bool(code or message)
+        request_id = _text(data.get("request_id")) or header_id
+        return _ErrorBody(code, scrub(message or "(no message)", self._secrets), request_id, has_error)
+
+    def _refusal(self, response: httpx.Response, tries: _Tries) -> ApiRefused:
+        body = self._read_error(response)
+        status = response.status_code
+        entry = self._guidance.for_refusal(
+            status, body.code, body.message, wire=self.provider.wire, has_provider_error=body.has_provider_error
+        )
+        return self._refused(entry, status, body, tries, _retry_after(response))
+
+    def _refused(
+        self, entry: Entry, status: int, body: _ErrorBody, tries: _Tries, retry_after: float | None = None
+    ) -> ApiRefused:
+        cls = refusal_class(status, entry.id)
+        return cls(
+            status=status, code=body.code, message=body.message, request_id=body.request_id,
+            provider=self.provider.kind, guidance=entry, retry_after_s=retry_after, attempts=tries.attempts,
+            waits=_waits(tries.waits),
+        )
+
+    def _refused_with(self, entry_id: str, response: httpx.Response, tries: _Tries, message: str) -> ApiRefused:
+        body = _ErrorBody(None, message, _header_request_id(response), False)
+        return self._refused(self._guidance.entry(entry_id), response.status_code, body, tries)
+
+    def _json_or_refuse(self, response: httpx.Response, tries: _Tries) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return data
+        body = self._read_error(response)
+        refusal = self._refused(self._guidance.entry("unexpected_response"), response.status_code, body, tries)
+        if tries.op == "create":
+            raise self._outcome_unknown(refusal, tries)
+        raise refusal
+
+    def _outcome_unknown(self, cause: PlaygroundError, tries: _Tries) -> OutcomeUnknown:
+        return OutcomeUnknown(
+            f"the create request was sent but its outcome is unknown: {cause.message}",
+            attempts=tries.attempts,
+            lookup="The task may exist; the playground looks for it instead of sending the request again.",
+        )
+
+    def _preview(self, text: str) -> str:
+        flat = " ".join(text.split())
+        short = flat[:_BODY_PREVIEW] + ("..." if len(flat) > _BODY_PREVIEW else "")
+        return repr(scrub(short, self._secrets))
+
+    # -- files -------------------------------------------------------------------------------
+
+    async def _upload_to_sandbox(self, path: Path) -> str:
+        url = self.provider.base_url.rstrip("/") + "/v1/files"
+        content = await asyncio.to_thread(path.read_bytes)  # within the media limits, checked beforehand
+        tries = _Tries("upload")
+        response = await self._send(
+            tries,
+            lambda: self._http.build_request(
+                "POST", url, files={"file": (path.name, content)}, headers=self._api_headers()
+            ),
+        )
+        answer = self._json_or_refuse(response, tries)
+        found = answer.get("url")
+        if not isinstance(found, str):
+            raise UploadFailed(f"{path.name}: the file store's answer has no url")
+        return found
+
+    async def _upload_temporary(self, path: Path, model: str) -> str:
+        """DashScope's temporary upload, as the official SDK does it: a policy, then a form post."""
+        tries = _Tries("read")
+        response = await self._send(
+            tries,
+            lambda: self._http.build_request(
+                "GET", f"{self.provider.api_base}/uploads", params={"action": "getPolicy", "model": model},
+                headers=self._api_headers(),
+            ),
+        )
+        answer = self._json_or_refuse(response, tries)
+        policy = answer.get("data") or answer.get("output")
+        if not isinstance(policy, dict) or not isinstance(policy.get("upload_host"), str):
+            raise UploadFailed(f"{path.name}: the upload policy answer has no upload_host")
+        key = f"{policy.get('upload_dir', '')}/{path.name}"
+        form = {
+            "OSSAccessKeyId": str(policy.get("oss_access_key_id", "")),
+            "Signature": str(policy.get("signature", "")),
+            "policy": str(policy.get("policy", "")),
+            "key": key,
+            "x-oss-object-acl": str(policy.get("x_oss_object_acl", "private")),
+            "x-oss-forbid-overwrite": str(policy.get("x_oss_forbid_overwrite", "true")),
+            "success_action_status": "200",
+        }
+        content = await asyncio.to_thread(path.read_bytes)
+        post = _Tries("upload")
+        # The bucket is another host: no API key goes there, the signed policy is the credential.
+        await self._send(
+            post,
+            lambda: self._http.build_request(
+                "POST", str(policy["upload_host"]), data=form, files={"file": (path.name, content)},
+                headers={"Accept": "application/json"},
+            ),
+        )
+        return f"oss://{key}"
+
+    async def _download_once(self, url: str, dest: Path, max_bytes: int, tries: _Tries) -> int:
+        tries.attempts += 1
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(f".{dest.name}.part")
+        written = 0
+        try:
+            async with self._http.stream("GET", url, timeout=DOWNLOAD_TIMEOUT) as response:
+                if response.status_code in (403, 404, 410):
+                    raise ResultExpired(
+                        f"the result link answered {response.status_code}: it has expired or was removed",
+                        attempts=tries.attempts,
+                    )
+                if response.status_code >= 400:
+                    raise DownloadFailed(f"the result link answered {response.status_code}", attempts=tries.attempts)
+                # Local disk writes of 1 MiB chunks are quick next to the network read; a thread
+                # per chunk would cost more than it saves.
+                with partial.open("wb") as out:
+                    async for chunk in response.aiter_bytes(1024 * 1024):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise DownloadFailed(f"the result is larger than {max_bytes} bytes; stopped")
+                        out.write(chunk)
+            partial.replace(dest)
+        except httpx.HTTPError as exc:
+            failure = self._transport_error(exc, tries)
+            raise DownloadFailed(f"download failed: {failure.message}", attempts=tries.attempts) from None
+        finally:
+            partial.unlink(missing_ok=True)
+        return written
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _waits(waits: list[float]) -> str:
+    return ", ".join(f"{w:.1f} s" for w in waits) if waits else "none"
+
+
+def _where(exc: httpx.HTTPError) -> str:
+    try:
+        request = exc.request
+    except RuntimeError:
+        return "request"
+    return f"{request.method} {request.url.copy_with(query=None)}"
+
+
+def _header_request_id(response: httpx.Response) -> str | None:
+    for name in ("x-request-id", "x-dashscope-request-id", "x-acs-request-id", "request-id", "x-oss-request-id"):
+        if name in response.headers:
+            return response.headers[name]
+    return None
+
+
+def _request_id(body: Mapping[str, Any], response: httpx.Response) -> str | None:
+    return _text(body.get("request_id")) or _header_request_id(response)
+
+
+def _seconds_header(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(moment.tzinfo)).total_seconds())
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    ms = response.headers.get("retry-after-ms")
+    if ms is not None:
+        value = _seconds_header(ms)
+        return value / 1000 if value is not None else None
+    return _seconds_header(response.headers.get("retry-after"))
+
+
+def _poll_after(response: httpx.Response) -> float | None:
+    for name in ("openai-poll-after-ms", "x-sandbox-poll-after-ms", "x-poll-after-ms", "poll-after-ms"):
+        value = _seconds_header(response.headers.get(name))
+        if value is not None:
+            return value / 1000
+    # On a status answer (not an error), Retry-After means "ask again then".
+    return _seconds_header(response.headers.get("retry-after"))
+
+
+def _task_list(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    for holder in (answer, answer.get("output"), answer.get("data")):
+        if isinstance(holder, list):
+            return [t for t in holder if isinstance(t, dict)]
+        if isinstance(holder, dict):
+            for key in ("data", "tasks", "items", "list"):
+                items = holder.get(key)
+                if isinstance(items, list):
+                    return [t for t in items if isinstance(t, dict)]
+    return []

@@ -1,0 +1,100 @@
+"""Local files in a request: find them, check them, and swap them for uploaded URLs.
+
+A media URL may be a local path (``/home/me/cat.png``, ``./cat.png``) or a ``file://`` URL.
+The request is validated with a placeholder URL in each such place (the rules want http(s)),
+each file is probed against its media limit before anything is uploaded, and after the upload
+the real URLs (or DashScope's ``oss://`` keys) take the placeholders' places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from playground.core.problems import Problem
+from playground.core.profile import Profile
+
+_URL_KEYS = ("url", "audio_url", "reference_voice")
+PLACEHOLDER_HOST = "https://local-file.invalid"
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A local file named in a request, and the placeholder standing in for it."""
+
+    path: Path
+    kind: str  # the media limit it is checked against (first_frame, audio_url, ...)
+    placeholder: str
+    original: str
+
+
+def local_path(value: str) -> Path | None:
+    """The local file a URL value names, or None when it is a real URL (or not a path at all)."""
+    if value.startswith("file://"):
+        parts = urlsplit(value)
+        return Path(unquote(parts.netloc + parts.path)).expanduser()
+    if "://" in value or value.startswith("data:") or not value.strip():
+        return None
+    path = Path(value).expanduser()
+    if path.is_absolute() or value.startswith(("./", "../", "~")) or path.exists():
+        return path
+    return None
+
+
+def swap_out(body: Any) -> tuple[Any, list[LocalFile]]:
+    """A copy of the body with every local file replaced by a placeholder URL."""
+    found: list[LocalFile] = []
+
+    def walk(node: Any, kind_hint: str | None) -> Any:
+        if isinstance(node, list):
+            return [walk(item, kind_hint) for item in node]
+        if not isinstance(node, dict):
+            return node
+        kind = node.get("type") if isinstance(node.get("type"), str) else kind_hint
+        copy: dict[str, Any] = {}
+        for key, value in node.items():
+            path = local_path(value) if key in _URL_KEYS and isinstance(value, str) else None
+            if path is None:
+                copy[key] = walk(value, kind)
+                continue
+            slot = kind if key == "url" and kind else key
+            placeholder = f"{PLACEHOLDER_HOST}/{len(found)}/{path.name or 'file'}"
+            found.append(LocalFile(path, str(slot), placeholder, value))
+            copy[key] = placeholder
+        return copy
+
+    return walk(body, None), found
+
+
+def swap_in(body: Any, urls: dict[str, str]) -> Any:
+    """A copy of the body with placeholders replaced by the uploaded URLs."""
+    if isinstance(body, list):
+        return [swap_in(item, urls) for item in body]
+    if isinstance(body, dict):
+        return {k: swap_in(v, urls) for k, v in body.items()}
+    if isinstance(body, str):
+        return urls.get(body, body)
+    return body
+
+
+def check_files(files: list[LocalFile], profile: Profile) -> list[str]:
+    """One line per problem with the local files: missing, unreadable, or over a limit."""
+    # PyAV and Pillow take a while to import; only runs with local files need them.
+    from playground.media.probe import MediaError, check_media, probe
+
+    lines: list[str] = []
+    for f in files:
+        if not f.path.is_file():
+            lines.append(f"{f.original}: no such file")
+            continue
+        try:
+            info = probe(f.path)
+        except MediaError as exc:
+            lines.append(f"{f.original}: {exc}")
+            continue
+        limit = profile.media.get(f.kind)
+        problems: list[Problem] = check_media(info, limit, (f.kind,)) if limit is not None else []
+        lines += [f"{f.original}: {p.message}; {p.fix}" for p in problems if p.severity == "error"]
+    return lines

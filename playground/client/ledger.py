@@ -1,0 +1,307 @@
+"""The run ledger: every run and its status history, in SQLite (WAL), so nothing is lost.
+
+A run's row is written before its create request is sent (state ``submitting``) and gets its
+task id the moment the create answers, before the first poll. After a crash, a restart or a
+browser refresh, :meth:`Ledger.unfinished` lists the runs to pick up again.
+
+Tables::
+
+    runs(run_id PK, session_id, created_at, updated_at, provider, wire, base_url, scenario,
+         request_json, wire_body, body_hash, task_id, state, finished, submit_request_id,
+         last_request_id, guidance_id, guidance_text, error_text, result_url, expires_at,
+         result_path, media_json, last_response, poll_count, out_dir, deadline_s,
+         cancel_requested, owner, heartbeat_at)
+    events(id PK, run_id, at, state, detail, request_id)
+
+Never stored: the API key (provider rows hold kind, wire format, base URL and scenario only;
+the key comes from the settings again when a run resumes).
+
+Each call opens its own short connection, so a ledger object is safe to share between threads
+and several processes can use one file; WAL lets readers (the UI's history) run while a
+poller writes. A run is worked on by one process at a time: :meth:`Ledger.claim` takes it when
+its owner has died (same host) or stopped heart-beating.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    session_id TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    provider TEXT NOT NULL,
+    wire TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    scenario TEXT,
+    request_json TEXT,
+    wire_body TEXT,
+    body_hash TEXT,
+    task_id TEXT,
+    state TEXT NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0,
+    submit_request_id TEXT,
+    last_request_id TEXT,
+    guidance_id TEXT,
+    guidance_text TEXT,
+    error_text TEXT,
+    result_url TEXT,
+    expires_at REAL,
+    result_path TEXT,
+    media_json TEXT,
+    last_response TEXT,
+    poll_count INTEGER NOT NULL DEFAULT 0,
+    out_dir TEXT,
+    deadline_s REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    heartbeat_at REAL
+);
+CREATE INDEX IF NOT EXISTS runs_session ON runs (session_id, created_at);
+CREATE INDEX IF NOT EXISTS runs_open ON runs (finished, created_at);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    at REAL NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT,
+    request_id TEXT
+);
+CREATE INDEX IF NOT EXISTS events_run ON events (run_id, id);
+"""
+# Another process's claim counts as abandoned after this long without a heartbeat.
+STALE_AFTER_S = 120.0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of ``runs``."""
+
+    run_id: str
+    created_at: float
+    updated_at: float
+    provider: str
+    wire: str
+    base_url: str
+    state: str
+    session_id: str | None = None
+    scenario: str | None = None
+    request_json: str | None = None
+    wire_body: str | None = None
+    body_hash: str | None = None
+    task_id: str | None = None
+    finished: int = 0
+    submit_request_id: str | None = None
+    last_request_id: str | None = None
+    guidance_id: str | None = None
+    guidance_text: str | None = None
+    error_text: str | None = None
+    result_url: str | None = None
+    expires_at: float | None = None
+    result_path: str | None = None
+    media_json: str | None = None
+    last_response: str | None = None
+    poll_count: int = 0
+    out_dir: str | None = None
+    deadline_s: float | None = None
+    cancel_requested: int = 0
+    owner: str | None = None
+    heartbeat_at: float | None = None
+
+    def body(self) -> dict[str, Any] | None:
+        """The wire body that was (or is about to be) sent."""
+        return json.loads(self.wire_body) if self.wire_body else None
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """One row of ``events``: a state the run reached, when, and what was said."""
+
+    run_id: str
+    at: float
+    state: str
+    detail: str | None
+    request_id: str | None
+
+
+_COLUMNS = tuple(f.name for f in fields(RunRecord))
+
+
+def this_owner() -> str:
+    """Who is working on a run: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine: only its heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Ledger:
+    """The run ledger in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            yield db
+        finally:
+            db.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def create(self, record: RunRecord) -> None:
+        """Insert a new run (its first event is its state)."""
+        values = {name: getattr(record, name) for name in _COLUMNS}
+        names = ", ".join(values)
+        marks = ", ".join(f":{n}" for n in values)
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", values)
+            db.execute(
+                "INSERT INTO events (run_id, at, state, detail, request_id) VALUES (?, ?, ?, ?, ?)",
+                (record.run_id, record.created_at, record.state, "run recorded", None),
+            )
+            db.execute("COMMIT")
+
+    def update(self, run_id: str, **changes: Any) -> None:
+        """Change some columns of a run (``updated_at`` is set for you)."""
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise KeyError(f"no such ledger columns: {', '.join(sorted(unknown))}")
+        changes["updated_at"] = time.time()
+        assignments = ", ".join(f"{name} = :{name}" for name in changes)
+        with self._connect() as db:
+            db.execute(f"UPDATE runs SET {assignments} WHERE run_id = :run_id", {**changes, "run_id": run_id})
+
+    def event(self, run_id: str, state: str, *, at: float | None = None, detail: str | None = None,
+              request_id: str | None = None, **changes: Any) -> None:
+        """Record that a run reached a state (and update its row in the same transaction)."""
+        at = time.time() if at is None else at
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise KeyError(f"no such ledger columns: {', '.join(sorted(unknown))}")
+        row = {"state": state, "updated_at": at, **changes}
+        assignments = ", ".join(f"{name} = :{name}" for name in row)
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"UPDATE runs SET {assignments} WHERE run_id = :run_id", {**row, "run_id": run_id})
+            db.execute(
+                "INSERT INTO events (run_id, at, state, detail, request_id) VALUES (?, ?, ?, ?, ?)",
+                (run_id, at, state, detail, request_id),
+            )
+            db.execute("COMMIT")
+
+    def request_cancel(self, run_id: str) -> bool:
+        """Flag a run for cancellation (its poller acts on it); False if it already ended."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE run_id = ? AND finished = 0",
+                (time.time(), run_id),
+            )
+            return cursor.rowcount > 0
+
+    def claim(self, run_id: str, owner: str | None = None, *, now: float | None = None) -> bool:
+        """Take a run for this process unless a live owner is working on it."""
+        owner = owner or this_owner()
+        now = time.time() if now is None else now
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT owner, heartbeat_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                db.execute("ROLLBACK")
+                return False
+            holder, beat = row["owner"], row["heartbeat_at"]
+            free = (
+                holder is None
+                or holder == owner
+                or not _owner_alive(holder)
+                or beat is None
+                or now - beat > STALE_AFTER_S
+            )
+            if free:
+                db.execute("UPDATE runs SET owner = ?, heartbeat_at = ? WHERE run_id = ?", (owner, now, run_id))
+            db.execute("COMMIT")
+            return free
+
+    def release(self, run_id: str, owner: str | None = None) -> None:
+        owner = owner or this_owner()
+        with self._connect() as db:
+            db.execute("UPDATE runs SET owner = NULL WHERE run_id = ? AND owner = ?", (run_id, owner))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, run_id: str) -> RunRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _record(row) if row is not None else None
+
+    def find_task(self, task_id: str) -> RunRecord | None:
+        """The newest run that follows this task id."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM runs WHERE task_id = ? ORDER BY created_at DESC LIMIT 1", (task_id,)
+            ).fetchone()
+        return _record(row) if row is not None else None
+
+    def runs(self, session_id: str | None = None, *, limit: int = 50) -> list[RunRecord]:
+        """Newest first; one browser session's runs when ``session_id`` is given."""
+        query = "SELECT * FROM runs"
+        params: tuple[Any, ...] = ()
+        if session_id is not None:
+            query += " WHERE session_id = ?"
+            params = (session_id,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created_at DESC LIMIT ?", (*params, limit)).fetchall()
+        return [_record(r) for r in rows]
+
+    def unfinished(self, session_id: str | None = None) -> list[RunRecord]:
+        """Runs that have not reached an end, oldest first."""
+        query = "SELECT * FROM runs WHERE finished = 0"
+        params: tuple[Any, ...] = ()
+        if session_id is not None:
+            query += " AND session_id = ?"
+            params = (session_id,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created_at", params).fetchall()
+        return [_record(r) for r in rows]
+
+    def events(self, run_id: str) -> list[LedgerEvent]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT run_id, at, state, detail, request_id FROM events WHERE run_id = ? ORDER BY id", (run_id,)
+            ).fetchall()
+        return [LedgerEvent(r["run_id"], r["at"], r["state"], r["detail"], r["request_id"]) for r in rows]
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(**{name: row[name] for name in _COLUMNS})

@@ -1,0 +1,179 @@
+"""Pictures as YUV 4:2:0 planes, and the few cheap operations the renderer does on them per frame.
+
+Everything is composed in the encoder's own pixel format so no colour conversion runs per frame:
+RGB inputs (photos, text, sprites) are converted once, up front, with the BT.709 limited-range
+matrix the output stream is tagged with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+Plane = npt.NDArray[np.uint8]
+Wide = npt.NDArray[np.uint16]
+
+# BT.709 luma weights; the stream is tagged BT.709 so players decode with the same matrix.
+_KR, _KB = 0.2126, 0.0722
+_KG = 1.0 - _KR - _KB
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A 4:2:0 picture: full-size luma and half-size chroma. Sizes and offsets stay even."""
+
+    y: Plane
+    u: Plane
+    v: Plane
+
+    @property
+    def width(self) -> int:
+        return int(self.y.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.y.shape[0])
+
+    def crop(self, x: int, y: int, width: int, height: int) -> Picture:
+        """A view of a region; x, y, width and height must be even so chroma lines up."""
+        hx, hy, hw, hh = x // 2, y // 2, width // 2, height // 2
+        return Picture(
+            self.y[y : y + height, x : x + width],
+            self.u[hy : hy + hh, hx : hx + hw],
+            self.v[hy : hy + hh, hx : hx + hw],
+        )
+
+    def copy_into(self, target: Picture) -> None:
+        np.copyto(target.y, self.y)
+        np.copyto(target.u, self.u)
+        np.copyto(target.v, self.v)
+
+
+def even(value: float) -> int:
+    """The nearest even integer; chroma is subsampled by two, so geometry snaps to even pixels."""
+    return 2 * round(value / 2)
+
+
+def rgb_to_picture(rgb: npt.NDArray[np.uint8]) -> Picture:
+    """Convert an (h, w, 3) RGB array with even sides to BT.709 limited-range 4:2:0."""
+    height, width = rgb.shape[:2]
+    if height % 2 or width % 2:
+        raise ValueError(f"a picture of {width}x{height} cannot be stored as 4:2:0; sides must be even")
+    r, g, b = (rgb[..., i].astype(np.float32) / 255.0 for i in range(3))
+    luma = _KR * r + _KG * g + _KB * b
+    cb = (b - luma) / (2 * (1 - _KB))
+    cr = (r - luma) / (2 * (1 - _KR))
+    return Picture(
+        _to_u8(16 + 219 * luma),
+        _to_u8(128 + 224 * _half(cb)),
+        _to_u8(128 + 224 * _half(cr)),
+    )
+
+
+def _half(plane: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    h, w = plane.shape
+    result: npt.NDArray[np.float32] = plane.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    return result
+
+
+def _to_u8(values: npt.NDArray[np.float32]) -> Plane:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def rgb_colour_to_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """One colour through the same matrix as pictures (for flat fills such as the progress bar)."""
+    pic = rgb_to_picture(np.array([[rgb, rgb], [rgb, rgb]], dtype=np.uint8))
+    return int(pic.y[0, 0]), int(pic.u[0, 0]), int(pic.v[0, 0])
+
+
+def new_frame(width: int, height: int) -> tuple[av.VideoFrame, Picture]:
+    """A fresh yuv420p frame and writable views of its planes, so drawing needs no extra copy."""
+    frame = av.VideoFrame(width, height, "yuv420p")
+    return frame, frame_picture(frame)
+
+
+def frame_picture(frame: av.VideoFrame, *, writable: bool = True) -> Picture:
+    """Numpy views of a yuv420p frame's planes, without the row padding."""
+    if writable:
+        frame.make_writable()
+    width, height = frame.width, frame.height
+    sizes = ((width, height), (width // 2, height // 2), (width // 2, height // 2))
+    planes = []
+    for plane, (w, h) in zip(frame.planes, sizes, strict=True):
+        rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+        planes.append(rows[:h, :w])
+    return Picture(planes[0], planes[1], planes[2])
+
+
+def picture_to_frame(picture: Picture) -> av.VideoFrame:
+    """Copy a picture into a new frame (for regions that are not already a frame)."""
+    frame, target = new_frame(picture.width, picture.height)
+    picture.copy_into(target)
+    return frame
+
+
+class Sprite:
+    """A picture with per-pixel opacity, premultiplied once so each blend is four integer passes."""
+
+    def __init__(self, rgba: npt.NDArray[np.uint8]) -> None:
+        picture = rgb_to_picture(np.ascontiguousarray(rgba[..., :3]))
+        # Alpha 0-255 stretched to 0-256 so that opaque pixels replace the background exactly.
+        alpha = rgba[..., 3].astype(np.uint16)
+        alpha += alpha >> 7
+        half = alpha.reshape(alpha.shape[0] // 2, 2, alpha.shape[1] // 2, 2).mean(axis=(1, 3))
+        half_alpha = np.rint(half).astype(np.uint16)
+        self.width = picture.width
+        self.height = picture.height
+        self._layers = [
+            _Layer(picture.y, alpha),
+            _Layer(picture.u, half_alpha),
+            _Layer(picture.v, half_alpha),
+        ]
+
+    def blend_onto(self, target: Picture, x: int, y: int) -> None:
+        """Draw at (x, y), both even; the sprite must lie inside the target."""
+        region = target.crop(x, y, self.width, self.height)
+        for layer, plane in zip(self._layers, (region.y, region.u, region.v), strict=True):
+            layer.blend(plane)
+
+
+class _Layer:
+    def __init__(self, colour: Plane, alpha: Wide) -> None:
+        # +128 rounds the final >>8 to nearest instead of truncating.
+        self.pre: Wide = colour.astype(np.uint16) * alpha + 128
+        self.keep: Wide = (256 - alpha).astype(np.uint16)
+        self.scratch: Wide = np.empty_like(self.keep)
+
+    def blend(self, plane: Plane) -> None:
+        np.multiply(plane, self.keep, out=self.scratch)
+        np.add(self.scratch, self.pre, out=self.scratch)
+        np.right_shift(self.scratch, 8, out=self.scratch)
+        np.copyto(plane, self.scratch, casting="unsafe")
+
+
+class CrossFade:
+    """Blend frames toward a fixed picture with reusable integer scratch planes."""
+
+    def __init__(self, target: Picture) -> None:
+        self._target = [target.y.astype(np.int16), target.u.astype(np.int16), target.v.astype(np.int16)]
+        self._scratch = [np.empty_like(p) for p in self._target]
+
+    def apply(self, picture: Picture, weight: float) -> None:
+        """weight 0 keeps the picture, 1 replaces it with the target."""
+        # Seven bits of weight keep (difference x weight) inside int16: 255 x 128 < 32768.
+        level = round(weight * 128)
+        if level <= 0:
+            return
+        planes = (picture.y, picture.u, picture.v)
+        for plane, goal, scratch in zip(planes, self._target, self._scratch, strict=True):
+            if level >= 128:
+                np.copyto(plane, goal, casting="unsafe")
+                continue
+            np.subtract(goal, plane, out=scratch)
+            np.multiply(scratch, level, out=scratch)
+            np.right_shift(scratch, 7, out=scratch)
+            np.add(scratch, plane, out=scratch)
+            np.copyto(plane, scratch, casting="unsafe")

@@ -1,0 +1,212 @@
+"""Model Studio's native contract under ``/sandbox/api/v1``, as the official SDK drives it.
+
+* ``POST /services/aigc/video-generation/video-synthesis`` needs ``Authorization: Bearer`` and
+  ``X-DashScope-Async: enable`` (else 403 AccessDenied); answers ``{request_id, output:
+  {task_id, task_status: "PENDING"}}``. It tolerates what the SDK adds (``input.extend_prompt``,
+  ``input.function``, an empty ``parameters``) and, with ``X-DashScope-OssResourceResolve:
+  enable``, the ``oss://`` keys of the SDK's temporary uploads.
+* ``GET /tasks/{id}`` always answers 200: PENDING, RUNNING, SUCCEEDED (``video_url``, ``usage``
+  per mode), FAILED (``code``, ``message``), CANCELED, or UNKNOWN for an unknown, foreign or
+  expired id. Times are UTC+8 ``YYYY-MM-DD HH:mm:ss.SSS``.
+* ``POST /tasks/{id}/cancel`` cancels a PENDING task; anything else is 400 UnsupportedOperation.
+* ``GET /tasks`` lists the caller's tasks; ``GET /uploads?action=getPolicy`` issues a
+  temporary-upload certificate (see oss.py).
+
+The contract has no room for a queue position, so the sandbox sends it, and a poll interval
+hint, as headers: ``X-Sandbox-Queue-Position`` and ``X-Sandbox-Poll-After-Ms``.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse
+
+from playground.core import wire
+from playground.core.rules import CheckOptions
+from playground.core.schema import request_schema
+from playground.sandbox import bodies, errors
+from playground.sandbox.runtime import (
+    Runtime,
+    authenticate,
+    check_task_id,
+    origin_of,
+    read_json,
+    refusal,
+    request_id,
+    sandbox_base,
+)
+from playground.sandbox.tasks import Status, Task
+from playground.sandbox.timing import dashscope_time
+
+PREFIX = "/api/v1"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": bodies.DashScopeError} for status in (400, 401, 403, 413, 429)
+}
+
+
+def _num(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def usage_of(task: Task, runtime: Runtime) -> bodies.Usage | None:
+    """The billing summary of a finished task, with the fields its mode documents."""
+    outcome = task.outcome
+    if outcome is None or not outcome.ok:
+        return None
+    out, given = outcome.duration_s, outcome.input_video_s
+    mode = task.request.mode
+    sr = int(runtime.board.resolution_of(task.request).rstrip("Pp"))
+    billed = given + out if mode in ("reference-to-video", "video-edit") else out
+    ratio = outcome.ratio if mode in ("text-to-video", "reference-to-video") else None
+    return bodies.Usage(
+        duration=_num(billed),
+        input_video_duration=_num(given if mode != "text-to-video" else 0),
+        output_video_duration=_num(out),
+        video_count=1,
+        ratio=ratio,
+        SR=sr,
+    )
+
+
+def task_body(task: Task, runtime: Runtime, rid: str, base: str) -> bodies.DashScopeTask:
+    if task.expired:
+        return unknown_body(task.task_id, rid)
+    output = bodies.TaskOutput(task_id=task.task_id, task_status=task.status.value,
+                               submit_time=dashscope_time(task.submitted_at))
+    if task.scheduled_at is not None:
+        output.scheduled_time = dashscope_time(task.scheduled_at)
+    if task.ended_at is not None:
+        output.end_time = dashscope_time(task.ended_at)
+    if task.status == Status.SUCCEEDED:
+        output.orig_prompt = task.request.prompt or ""
+        expires = math.floor((task.ended_at or 0) + runtime.config.ttl_s)
+        output.video_url = f"{base}/files/results/{task.task_id}/{task.task_id}.mp4?Expires={expires}"
+    if task.status == Status.FAILED and task.failure is not None:
+        output.code, output.message = task.failure.code, task.failure.message
+    return bodies.DashScopeTask(request_id=rid, output=output, usage=usage_of(task, runtime))
+
+
+def unknown_body(task_id: str, rid: str) -> bodies.DashScopeTask:
+    return bodies.DashScopeTask(request_id=rid, output=bodies.TaskOutput(task_id=task_id, task_status="UNKNOWN"))
+
+
+def router(runtime: Runtime) -> APIRouter:
+    api = APIRouter(prefix=PREFIX, tags=["DashScope native"], responses=_ERRORS)
+    profile = runtime.config.profile
+    board = runtime.board
+    schema = {k: v for k, v in request_schema(profile, "dashscope").items() if k != "$schema"}
+
+    @api.post(
+        "/services/aigc/video-generation/video-synthesis",
+        summary="Create a video task",
+        responses={200: {"model": bodies.DashScopeSubmitted}},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
+    )
+    async def create_task(request: Request) -> JSONResponse:
+        caller = authenticate(request, "dashscope")
+        if request.headers.get("x-dashscope-async", "").strip().lower() != "enable":
+            raise errors.synchronous_call()
+        throttled = runtime.counters.refusal(caller.scenario, "dashscope", caller.owner)
+        if throttled is not None:
+            raise throttled
+        body = await read_json(request)
+        resolve_oss = request.headers.get("x-dashscope-ossresourceresolve", "").strip().lower() == "enable"
+        parsed = wire.parse(body, profile, "dashscope", CheckOptions(allow_oss_urls=resolve_oss))
+        if not parsed.ok or parsed.request is None:
+            raise refusal(parsed, "dashscope")
+        assert isinstance(body, dict)
+        task = board.submit(
+            task_id=str(uuid.uuid4()), surface="dashscope", owner=caller.owner, model=str(body["model"]),
+            request=parsed.request, scenario=caller.scenario,
+            origin=origin_of(request, runtime.config, caller.owner),
+        )
+        rid = request_id(request)
+        output = bodies.SubmitOutput(task_id=task.task_id, task_status="PENDING")
+        answer = bodies.DashScopeSubmitted(request_id=rid, output=output)
+        return JSONResponse(answer.dump())
+
+    @api.get("/tasks/{task_id}", summary="Query a task", responses={200: {"model": bodies.DashScopeTask}})
+    async def get_task(task_id: str, request: Request) -> JSONResponse:
+        caller = authenticate(request, "dashscope")
+        check_task_id(task_id)
+        rid = request_id(request)
+        task = board.lookup(task_id, "dashscope", caller.owner)
+        if task is None:
+            return JSONResponse(unknown_body(task_id, rid).dump())
+        headers = {"X-Sandbox-Poll-After-Ms": str(board.poll_after_ms(task))}
+        position = board.queue_position(task)
+        if position is not None:
+            headers["X-Sandbox-Queue-Position"] = str(position)
+        body = task_body(task, runtime, rid, sandbox_base(request, runtime.config))
+        return JSONResponse(body.dump(), headers=headers)
+
+    @api.post("/tasks/{task_id}/cancel", summary="Cancel a PENDING task",
+              responses={200: {"model": bodies.DashScopeCanceled}})
+    async def cancel_task(task_id: str, request: Request) -> JSONResponse:
+        caller = authenticate(request, "dashscope")
+        check_task_id(task_id)
+        task = board.lookup(task_id, "dashscope", caller.owner)
+        if task is None or task.expired:
+            raise errors.bad_parameter(
+                f"task {task_id} does not exist or has expired", param="task_id",
+                code="UnsupportedOperation", gateway_code="task_not_found",
+            )
+        if not board.cancel(task):
+            raise errors.bad_parameter(
+                "Failed to cancel the task, please confirm if the task is in PENDING status "
+                f"(it is {task.status.value}).", param="task_id",
+                code="UnsupportedOperation", gateway_code="unsupported_operation",
+            )
+        return JSONResponse(bodies.DashScopeCanceled(request_id=request_id(request)).dump())
+
+    @api.get("/tasks", summary="List the caller's tasks", responses={200: {"model": bodies.DashScopeTaskList}})
+    async def list_tasks(request: Request, page_no: str = "1", page_size: str = "10",
+                         status: str | None = None, model_name: str | None = None) -> JSONResponse:
+        caller = authenticate(request, "dashscope")
+        number, size = _page_arg("page_no", page_no, 1_000_000), _page_arg("page_size", page_size, 100)
+        tasks = [
+            t for t in board.listing("dashscope", caller.owner)
+            if (status is None or t.status.value == status) and (model_name is None or t.model == model_name)
+        ]
+        page = tasks[(number - 1) * size : number * size]
+        listed = [
+            bodies.ListedTask(
+                task_id=t.task_id, status="UNKNOWN" if t.expired else t.status.value, model_name=t.model,
+                gmt_create=dashscope_time(t.submitted_at),
+                start_time=dashscope_time(t.scheduled_at) if t.scheduled_at else None,
+                end_time=dashscope_time(t.ended_at) if t.ended_at else None,
+            )
+            for t in page
+        ]
+        answer = bodies.DashScopeTaskList(
+            request_id=request_id(request), data=listed, total=len(tasks),
+            total_page=max(1, math.ceil(len(tasks) / size)), page_no=number, page_size=size,
+        )
+        return JSONResponse(answer.dump())
+
+    @api.get("/uploads", summary="Get a temporary-upload certificate (the SDK's local-file flow)",
+             responses={200: {"model": bodies.DashScopeUploadPolicy}})
+    async def upload_policy(request: Request, action: str | None = None, model: str | None = None) -> JSONResponse:
+        caller = authenticate(request, "dashscope")
+        if action != "getPolicy":
+            raise errors.bad_parameter("action must be getPolicy", param="action")
+        if not model:
+            raise errors.bad_parameter("model is required: the model the file will be used with", param="model")
+        host = f"{sandbox_base(request, runtime.config)}/oss"
+        certificate = runtime.signer.certificate(caller.owner, host, runtime.config.max_upload_bytes)
+        answer = bodies.DashScopeUploadPolicy(request_id=request_id(request),
+                                              data=bodies.UploadCertificate(**certificate))
+        return JSONResponse(answer.dump())
+
+    return api
+
+
+def _page_arg(name: str, value: str, most: int) -> int:
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else 0
+    if not 1 <= number <= most:
+        raise errors.bad_parameter(f"{name} must be a whole number from 1 to {most}", param=name)
+    return number

@@ -1,0 +1,127 @@
+"""Getting files into the sandbox and videos out of it.
+
+* ``POST /sandbox/v1/files`` (Bearer key; multipart field ``file``) stores an upload and
+  answers ``{id, object: "file", url, filename, bytes, content_type, created_at, expires_at}``;
+  ``url`` is what a request's media item should name. Names with path tricks are refused
+  (400); other odd characters are replaced. Over ``max_upload_bytes``: 413.
+* ``GET /sandbox/files/<uploads|results>/<id>/<name>`` serves a stored file (no key needed,
+  like a signed URL; byte ranges work, so browsers can seek). Gone or never there: 404
+  ``file_not_found``, or ``file_expired`` for a result whose task expired.
+* ``POST /sandbox/oss`` is the temporary-upload bucket of the SDK's local-file flow (oss.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData, UploadFile
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from playground.sandbox import bodies, errors
+from playground.sandbox.errors import ApiError
+from playground.sandbox.files import BadName, Stored, TooLarge, safe_name
+from playground.sandbox.runtime import Runtime, authenticate, sandbox_base
+from playground.sandbox.timing import iso_time
+
+UPLOAD_PATH = "/v1/files"
+OSS_PATH = "/oss"
+_MULTIPART_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+def _not_found(message: str, code: str = "file_not_found") -> ApiError:
+    return ApiError(404, "InvalidParameter", message, gateway_code=code)
+
+
+def _the_file(form: FormData) -> UploadFile:
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise errors.bad_parameter("send the file as the multipart/form-data field 'file'", param="file",
+                                   gateway_code="missing_file")
+    return upload
+
+
+def _content_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def router(runtime: Runtime) -> APIRouter:
+    api = APIRouter(tags=["Files"])
+    store = runtime.store
+    limit = runtime.config.max_upload_bytes
+
+    @api.post(UPLOAD_PATH, summary="Upload a media file", openapi_extra=_MULTIPART_DOC,
+              responses={200: {"model": bodies.StoredFile}, 400: {"model": bodies.GatewayError},
+                         401: {"model": bodies.GatewayError}, 413: {"model": bodies.GatewayError}})
+    async def upload(request: Request) -> JSONResponse:
+        authenticate(request, "gateway")
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = _the_file(form)
+            try:
+                name = safe_name(upload.filename or "file")
+                stored = await asyncio.to_thread(store.save, upload.file, name, limit)
+            except BadName as exc:
+                raise errors.bad_parameter(str(exc), param="file", gateway_code="invalid_file_name") from None
+            except TooLarge:
+                raise errors.too_large(limit, "file") from None
+        body = bodies.StoredFile(
+            id=stored.file_id, url=sandbox_base(request, runtime.config) + stored.route(), filename=stored.name,
+            bytes=stored.size, content_type=_content_type(stored.name),
+            created_at=iso_time(stored.created_at), expires_at=iso_time(stored.expires_at),
+        )
+        return JSONResponse(body.dump())
+
+    @api.api_route("/files/{kind}/{file_id}/{name}", methods=["GET", "HEAD"], summary="Download a stored file",
+                   response_class=FileResponse,
+                   responses={200: {"content": {"video/mp4": {}, "application/octet-stream": {}}},
+                              404: {"model": bodies.GatewayError}})
+    async def download(kind: str, file_id: str, name: str) -> Response:
+        found: Stored | None = await asyncio.to_thread(store.find, kind, file_id, name)
+        if found is None:
+            if kind == "results":
+                task = runtime.board.peek(file_id)
+                if task is not None and task.expired:
+                    raise _not_found(f"the video of task {file_id} has expired and was deleted", "file_expired")
+            raise _not_found(f"no file at {kind}/{file_id}/{name[:80]}: it never existed or has expired "
+                             f"(files are kept {runtime.config.ttl_s / 3600:g} h)")
+        return FileResponse(found.path, media_type=_content_type(found.name), filename=found.name,
+                            content_disposition_type="inline")
+
+    @api.post(OSS_PATH, summary="Temporary-upload bucket (the official SDK's local-file flow)",
+              openapi_extra=_MULTIPART_DOC, responses={200: {"description": "Stored; empty body."}})
+    async def oss_upload(request: Request) -> Response:
+        async with request.form(max_files=1, max_fields=20) as form:
+            fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+            grant = runtime.signer.verify(fields)
+            upload = _the_file(form)
+            try:
+                name = safe_name(grant.name)
+            except BadName as exc:
+                raise ApiError(400, "InvalidObjectName", str(exc), gateway_code="InvalidObjectName") from None
+            try:
+                await asyncio.to_thread(store.save, upload.file, name, min(limit, grant.max_bytes),
+                                        grant.file_id, not grant.forbid_overwrite)
+            except FileExistsError:
+                raise ApiError(409, "FileAlreadyExists", "The object you specified already exists and can not be "
+                               "overwritten.", gateway_code="FileAlreadyExists") from None
+            except TooLarge:
+                raise ApiError(413, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.",
+                               gateway_code="EntityTooLarge") from None
+        status = 200 if fields.get("success_action_status") == "200" else 204
+        return Response(status_code=status)
+
+    return api

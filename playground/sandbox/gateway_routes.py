@@ -1,0 +1,131 @@
+"""The guide page's gateway contract under ``/sandbox/v1``.
+
+* ``POST /videos/generations`` takes ``{"model": "wan-2-7-video", "mode", "input": {...}}`` and
+  answers like the guide's minimal response: ``{task_id, model, mode, status: "queued",
+  created_at}``.
+* ``GET /videos/generations/{task_id}``: ``status`` queued -> in_progress -> completed or
+  failed, with ``progress`` (0-100), ``queue_position`` while queued, ``started_at``,
+  ``completed_at``, ``expires_at`` and ``result`` ({type: "video", url, width, height,
+  duration, fps, seed}) when completed, ``error`` ({code, message, param}) when failed. An
+  unknown, foreign or expired id is 404 ``task_not_found``.
+
+Errors are ``{"error": {"type", "code", "message", "param"}}`` (see errors.py). Every response
+carries ``X-Request-Id``; task reads also ``X-Sandbox-Poll-After-Ms``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse
+
+from playground.core import wire
+from playground.core.rules import CheckOptions
+from playground.core.schema import request_schema
+from playground.sandbox import bodies
+from playground.sandbox.errors import ApiError
+from playground.sandbox.runtime import (
+    Runtime,
+    authenticate,
+    check_task_id,
+    origin_of,
+    read_json,
+    refusal,
+    sandbox_base,
+)
+from playground.sandbox.tasks import Status, Task
+from playground.sandbox.timing import iso_time
+
+PREFIX = "/v1"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_STATUS: dict[Status, bodies.GatewayStatus] = {
+    Status.PENDING: "queued",
+    Status.RUNNING: "in_progress",
+    Status.SUCCEEDED: "completed",
+    Status.FAILED: "failed",
+    Status.CANCELED: "failed",
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": bodies.GatewayError} for status in (400, 401, 404, 413, 429)
+}
+
+
+def new_task_id() -> str:
+    """``task_`` and a ULID: sortable by creation time, like the guide's ``task_01J9HA7...``."""
+    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    return "task_" + "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def task_body(task: Task, runtime: Runtime, base: str) -> bodies.GatewayTask:
+    board = runtime.board
+    body = bodies.GatewayTask(
+        task_id=task.task_id, model=runtime.config.profile.gateway_model, mode=task.request.mode,
+        status=_STATUS[task.status], progress=board.progress(task), created_at=iso_time(task.submitted_at),
+        queue_position=board.queue_position(task),
+    )
+    if task.scheduled_at is not None:
+        body.started_at = iso_time(task.scheduled_at)
+    if task.ended_at is not None:
+        body.completed_at = iso_time(task.ended_at)
+    outcome = task.outcome
+    if task.status == Status.SUCCEEDED and outcome is not None and task.ended_at is not None:
+        # An expired task shows when its URL stopped working: the moment it ended.
+        body.expires_at = iso_time(task.ended_at if task.expired else task.ended_at + runtime.config.ttl_s)
+        body.result = bodies.VideoResult(
+            url=f"{base}/files/results/{task.task_id}/{task.task_id}.mp4",
+            width=outcome.width, height=outcome.height,
+            duration=int(outcome.duration_s) if outcome.duration_s.is_integer() else outcome.duration_s,
+            fps=30, seed=task.seed,
+        )
+    if task.status == Status.FAILED and task.failure is not None:
+        body.error = bodies.TaskError(code=task.failure.code, message=task.failure.message, param=task.failure.param)
+    if task.status == Status.CANCELED:
+        body.error = bodies.TaskError(code="canceled", message="the task was canceled before it started")
+    return body
+
+
+def router(runtime: Runtime) -> APIRouter:
+    api = APIRouter(prefix=PREFIX, tags=["Gateway"], responses=_ERRORS)
+    profile = runtime.config.profile
+    board = runtime.board
+    schema = {k: v for k, v in request_schema(profile, "gateway").items() if k != "$schema"}
+
+    @api.post(
+        "/videos/generations",
+        summary="Create a video task",
+        responses={200: {"model": bodies.GatewayCreated}},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
+    )
+    async def create_generation(request: Request) -> JSONResponse:
+        caller = authenticate(request, "gateway")
+        throttled = runtime.counters.refusal(caller.scenario, "gateway", caller.owner)
+        if throttled is not None:
+            raise throttled
+        body = await read_json(request)
+        parsed = wire.parse(body, profile, "gateway", CheckOptions(allow_oss_urls=False))
+        if not parsed.ok or parsed.request is None:
+            raise refusal(parsed, "gateway")
+        task = board.submit(
+            task_id=new_task_id(), surface="gateway", owner=caller.owner, model=profile.gateway_model,
+            request=parsed.request, scenario=caller.scenario,
+            origin=origin_of(request, runtime.config, caller.owner),
+        )
+        answer = bodies.GatewayCreated(task_id=task.task_id, model=profile.gateway_model, mode=parsed.request.mode,
+                                       status="queued", created_at=iso_time(task.submitted_at))
+        return JSONResponse(answer.dump())
+
+    @api.get("/videos/generations/{task_id}", summary="Query a task", responses={200: {"model": bodies.GatewayTask}})
+    async def get_generation(task_id: str, request: Request) -> JSONResponse:
+        caller = authenticate(request, "gateway")
+        check_task_id(task_id)
+        task = board.lookup(task_id, "gateway", caller.owner)
+        if task is None:
+            raise ApiError(404, "InvalidParameter", f"no task {task_id}: it does not exist, belongs to another "
+                           "key, or has expired", gateway_code="task_not_found", param="task_id")
+        body = task_body(task, runtime, sandbox_base(request, runtime.config))
+        return JSONResponse(body.dump(), headers={"X-Sandbox-Poll-After-Ms": str(board.poll_after_ms(task))})
+
+    return api

@@ -1,0 +1,56 @@
+"""The one server: the UI at ``/``, the sandbox at ``/sandbox``, a health check at ``/healthz``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from playground.core.profile import load_profile
+from playground.sandbox import SandboxConfig, create_sandbox
+from playground.settings import Settings
+from playground.ui.app import build_ui
+from playground.ui.services import Services
+from playground.ui.style import CSS, THEME
+
+
+def local_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the whole application; nothing is started or bound here."""
+    profile = load_profile(settings.profile)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="Wan 2.7 Video Playground", docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "provider": settings.provider, "profile": profile.name}
+
+    app.mount("/sandbox", create_sandbox(SandboxConfig.from_settings(settings)))
+    services = Services(settings, profile, f"{local_url(settings)}/sandbox", settings.data_dir)
+    demo = build_ui(services).queue(default_concurrency_limit=None)
+    mounted: FastAPI = gr.mount_gradio_app(
+        app,
+        demo,
+        path="",
+        footer_links=["api", "settings"],
+        # Run history would copy every input, API keys included, into the browser's storage.
+        run_history=False,
+        allowed_paths=[str(settings.data_dir.resolve())],
+        max_file_size=settings.max_upload_mb * gr.FileSize.MB,
+        theme=THEME,
+        css=CSS,
+        show_error=False,
+    )
+    return mounted
+
+
+def serve(settings: Settings) -> None:
+    """Serve until interrupted."""
+    print(f"Wan 2.7 playground on {local_url(settings)} (provider: {settings.provider})", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")

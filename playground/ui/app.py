@@ -1,0 +1,140 @@
+"""The playground's Blocks: a connection panel, one tab per mode, and the wiring between them.
+
+Every user action is a named API endpoint, so the playground can be scripted with
+gradio_client; the endpoint names are listed in the README.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from playground.core.profile import MODES, Mode
+from playground.ui import handlers
+from playground.ui.forms import TAB_LABELS
+from playground.ui.layout import ModeTab, build_mode_tab
+from playground.ui.services import SCENARIOS, Services
+
+PROVIDER_CHOICES = [
+    ("Sandbox (no key, no cost)", "sandbox"),
+    ("DashScope (Model Studio)", "dashscope"),
+    ("Gateway", "gateway"),
+]
+
+
+def slug(mode: Mode) -> str:
+    return mode.replace("-", "_")
+
+
+def _header(services: Services) -> None:
+    profile = services.profile
+    gr.HTML(
+        '<div id="header"><h1>Wan 2.7 Video Playground</h1>'
+        "<p>Rehearse a request before it costs money: see the exact JSON, send it, watch the task, "
+        f'get the video or the reason it failed.<span class="badge">profile {profile.name}</span></p></div>',
+        padding=False,
+    )
+
+
+def build_ui(services: Services) -> gr.Blocks:
+    """The whole playground UI, wired to the given services."""
+    settings = services.settings
+    with gr.Blocks(title="Wan 2.7 Video Playground", analytics_enabled=False) as demo:
+        session = gr.State(handlers.new_session)
+        _header(services)
+        with gr.Accordion("Connection", open=settings.provider != "sandbox"):
+            with gr.Row():
+                provider = gr.Radio(PROVIDER_CHOICES, value=settings.provider, label="Provider", scale=3)
+                wire = gr.Radio(
+                    [("DashScope native", "dashscope"), ("Gateway (guide page)", "gateway")],
+                    value=services.default_wire(settings.provider),
+                    label="Wire format",
+                    info="The sandbox speaks both",
+                    scale=2,
+                )
+                scenario = gr.Dropdown(
+                    SCENARIOS,
+                    value="none",
+                    label="Rehearse scenario",
+                    info="Sandbox only: replay a failure on demand",
+                    scale=2,
+                )
+            with gr.Row():
+                base_url = gr.Textbox(
+                    value=settings.base_url or "", label="Base URL", placeholder="default for the provider", scale=3
+                )
+                api_key = gr.Textbox(
+                    type="password", label="API key", placeholder="kept only for this browser tab", scale=2
+                )
+                key_note = gr.HTML(handlers.key_note(None, services, settings.provider), padding=False)
+        tabs: dict[Mode, ModeTab] = {}
+        with gr.Tabs():
+            for mode in MODES:
+                with gr.Tab(TAB_LABELS[mode], id=mode):
+                    tabs[mode] = build_mode_tab(mode, services.profile)
+        connection = [provider, wire, base_url, scenario]
+        api_key.change(
+            handlers.make_remember_key(services),
+            [api_key, session, provider],
+            [key_note],
+            api_name="set_api_key",
+            queue=False,
+        )
+        provider.change(
+            handlers.make_provider_changed(services),
+            [provider, session],
+            [wire, key_note],
+            api_name="set_provider",
+            queue=False,
+        )
+        for tab in tabs.values():
+            _wire_tab(services, tab, session, connection)
+    blocks: gr.Blocks = demo
+    return blocks
+
+
+def _wire_tab(services: Services, tab: ModeTab, session: gr.State, connection: list[Any]) -> None:
+    mode, name = tab.mode, slug(tab.mode)
+    form = tab.ordered_inputs()
+    assert tab.request_json and tab.verdict and tab.counter and tab.send and tab.cancel and tab.status
+    assert tab.guidance and tab.video and tab.output and tab.response
+    preview_outputs = [tab.request_json, tab.verdict, tab.counter]
+    preview_fn = handlers.make_preview(services, mode)
+    triggers = [c.change for c in form] + [c.change for c in connection[:2]]
+    gr.on(
+        triggers,
+        preview_fn,
+        [*connection[:2], *form],
+        preview_outputs,
+        api_name=f"preview_{name}",
+        queue=False,
+        show_progress="hidden",
+    )
+    for slot_name, upload in tab.uploads.items():
+        upload.upload(
+            handlers.make_attach(services, mode, slot_name),
+            [upload, tab.inputs[slot_name], session, *connection],
+            [tab.inputs[slot_name], upload],
+            api_name=f"attach_{name}_{slot_name}",
+        )
+    if mode == "reference-to-video":
+        tab.inputs["reference_videos"].change(
+            handlers.make_duration_follow(services, mode),
+            [tab.inputs["reference_videos"], tab.inputs["duration"]],
+            [tab.inputs["duration"]],
+            api_name=f"duration_range_{name}",
+            queue=False,
+        )
+    run_outputs = [tab.status, tab.guidance, tab.video, tab.output, tab.response]
+    tab.send.click(
+        handlers.make_send(services, mode),
+        [session, *connection, *form],
+        run_outputs,
+        api_name=f"send_{name}",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
+    # Cancelling is a request to the running send handler, which asks the provider and reports
+    # the outcome; killing the handler instead would leave a paid task running unseen.
+    tab.cancel.click(handlers.make_cancel(mode), [session], None, api_name=f"cancel_{name}", queue=False)

@@ -1,0 +1,166 @@
+"""What each mode's form holds, and how form values become a request (no Gradio here).
+
+The form is described as data so the Gradio layer only lays it out, and the mapping from
+form values to the request model can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from playground.core.profile import MediaType, Mode, Profile
+
+TAB_LABELS: dict[Mode, str] = {
+    "text-to-video": "Text-to-Video",
+    "image-to-video": "Image-to-Video",
+    "reference-to-video": "Reference-to-Video",
+    "video-edit": "Video Edit",
+}
+KEEP_SOURCE_RATIO = "keep source"
+
+
+@dataclass(frozen=True)
+class MediaSlot:
+    """One place in a form that takes a file or URL(s) and becomes media items."""
+
+    name: str  # form field name, also the api parameter name
+    label: str
+    media_type: MediaType | Literal["audio_url", "reference_voice"]
+    kind: Literal["image", "video", "audio"]
+    multiple: bool = False
+    info: str = ""
+
+
+_SLOTS: dict[Mode, tuple[MediaSlot, ...]] = {
+    "text-to-video": (
+        MediaSlot(
+            "audio_url",
+            "Soundtrack (optional)",
+            "audio_url",
+            "audio",
+            info="WAV/MP3; without it the model makes its own sound",
+        ),
+    ),
+    "image-to-video": (
+        MediaSlot("first_frame", "First frame", "first_frame", "image"),
+        MediaSlot("last_frame", "Last frame (optional)", "last_frame", "image"),
+        MediaSlot("first_clip", "First clip (instead of a first frame)", "first_clip", "video"),
+        MediaSlot("driving_audio", "Driving audio (optional)", "driving_audio", "audio", info="lip-sync or rhythm"),
+    ),
+    "reference-to-video": (
+        MediaSlot(
+            "reference_images",
+            "Reference images",
+            "reference_image",
+            "image",
+            multiple=True,
+            info="Image 1, Image 2... in the prompt",
+        ),
+        MediaSlot(
+            "reference_videos",
+            "Reference videos",
+            "reference_video",
+            "video",
+            multiple=True,
+            info="Video 1, Video 2... in the prompt",
+        ),
+        MediaSlot("reference_voice", "Voice for Video 1 (optional)", "reference_voice", "audio"),
+        MediaSlot("first_frame", "First frame (optional)", "first_frame", "image"),
+    ),
+    "video-edit": (
+        MediaSlot("video", "Source video", "video", "video"),
+        MediaSlot("reference_images", "Reference images (optional)", "reference_image", "image", multiple=True),
+    ),
+}
+
+
+def slots(mode: Mode) -> tuple[MediaSlot, ...]:
+    return _SLOTS[mode]
+
+
+def field_names(mode: Mode) -> list[str]:
+    """The order in which a mode's form values reach the handlers (and the API endpoints)."""
+    names = ["prompt", "negative_prompt", "duration", "resolution"]
+    if mode != "image-to-video":
+        names.append("aspect_ratio")
+    names += ["seed", "random_seed", "prompt_extend", "watermark"]
+    if mode == "video-edit":
+        names.append("audio_setting")
+    names += [slot.name for slot in _SLOTS[mode]]
+    return names
+
+
+def ratio_choices(mode: Mode, profile: Profile) -> list[str]:
+    choices = list(profile.aspect_ratios)
+    return [KEEP_SOURCE_RATIO, *choices] if mode == "video-edit" else choices
+
+
+def _urls(value: Any) -> list[str]:
+    """URLs from a text field: one per line, blanks skipped."""
+    if value is None:
+        return []
+    text = value if isinstance(value, str) else "\n".join(str(v) for v in value)
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def request_from_form(mode: Mode, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A request-model dict from form values; empty fields are left out as the API expects."""
+    data: dict[str, Any] = {"mode": mode}
+    for name in ("prompt", "negative_prompt"):
+        if values.get(name):
+            data[name] = values[name]
+    if values.get("duration") is not None:
+        data["duration"] = int(values["duration"])
+    if values.get("resolution"):
+        data["resolution"] = values["resolution"]
+    ratio = values.get("aspect_ratio")
+    if ratio and ratio != KEEP_SOURCE_RATIO:
+        data["aspect_ratio"] = ratio
+    if not values.get("random_seed", True) and values.get("seed") is not None:
+        data["seed"] = int(values["seed"])
+    for name in ("prompt_extend", "watermark"):
+        if values.get(name) is not None:
+            data[name] = bool(values[name])
+    if mode == "video-edit" and values.get("audio_setting"):
+        data["audio_setting"] = values["audio_setting"]
+    media: list[dict[str, str]] = []
+    voice = _urls(values.get("reference_voice"))
+    for slot in _SLOTS[mode]:
+        urls = _urls(values.get(slot.name))
+        if slot.media_type == "audio_url":
+            if urls:
+                data["audio_url"] = urls[0]
+        elif slot.media_type != "reference_voice":
+            media += [{"type": slot.media_type, "url": url} for url in urls]
+    if voice:
+        first_video = next((m for m in media if m["type"] == "reference_video"), None)
+        if first_video is not None:
+            first_video["reference_voice"] = voice[0]
+    if media:
+        data["media"] = media
+    return data
+
+
+def form_from_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values that reproduce a request-model dict (the inverse of request_from_form)."""
+    mode: Mode = request["mode"]
+    values: dict[str, Any] = {
+        name: request.get(name) for name in ("prompt", "negative_prompt", "duration", "resolution")
+    }
+    values["aspect_ratio"] = request.get("aspect_ratio", KEEP_SOURCE_RATIO if mode == "video-edit" else None)
+    values["random_seed"] = request.get("seed") is None
+    values["seed"] = request.get("seed")
+    values["prompt_extend"] = request.get("prompt_extend")
+    values["watermark"] = request.get("watermark")
+    values["audio_setting"] = request.get("audio_setting")
+    media: Sequence[Mapping[str, Any]] = request.get("media", ())
+    for slot in _SLOTS[mode]:
+        if slot.media_type == "audio_url":
+            values[slot.name] = request.get("audio_url", "")
+        elif slot.media_type == "reference_voice":
+            values[slot.name] = next((m["reference_voice"] for m in media if m.get("reference_voice")), "")
+        else:
+            values[slot.name] = "\n".join(m["url"] for m in media if m["type"] == slot.media_type)
+    return values

@@ -1,0 +1,128 @@
+"""Gradio components for one mode's tab, laid out from the profile (choices and ranges included)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from playground.core.profile import DurationRule, Mode, Profile
+from playground.ui.forms import KEEP_SOURCE_RATIO, field_names, ratio_choices, slots
+
+_FILE_TYPES = {"image": ["image"], "video": ["video"], "audio": ["audio"]}
+
+
+@dataclass
+class ModeTab:
+    """The components of one tab, by form field name, plus the output panel."""
+
+    mode: Mode
+    inputs: dict[str, Any] = field(default_factory=dict)
+    uploads: dict[str, gr.File] = field(default_factory=dict)
+    counter: gr.HTML | None = None
+    request_json: gr.Code | None = None
+    verdict: gr.HTML | None = None
+    send: gr.Button | None = None
+    cancel: gr.Button | None = None
+    status: gr.HTML | None = None
+    video: gr.Video | None = None
+    output: gr.HTML | None = None
+    guidance: gr.HTML | None = None
+    response: gr.Code | None = None
+
+    def ordered_inputs(self) -> list[Any]:
+        return [self.inputs[name] for name in field_names(self.mode)]
+
+
+def duration_input(rule: DurationRule, label: str = "Duration (s)") -> gr.Slider | gr.Dropdown:
+    """A slider for a plain range, a dropdown when only some values are allowed."""
+    if rule.choices is None and rule.keep_source is None and rule.min is not None and rule.max is not None:
+        return gr.Slider(rule.min, rule.max, value=rule.default, step=1, label=label, info=f"{rule.describe()} seconds")
+    choices: list[tuple[str, int]] = [
+        ("keep source length" if v == rule.keep_source else f"{v} s", v) for v in rule.values()
+    ]
+    return gr.Dropdown(choices=choices, value=rule.default, label=label, info=rule.describe())
+
+
+def build_mode_tab(mode: Mode, profile: Profile) -> ModeTab:
+    """Lay out one tab: inputs on the left, preview, status and result on the right."""
+    rules = profile.mode(mode)
+    tab = ModeTab(mode)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=360):
+            _prompt_inputs(tab, profile, rules.prompt_required)
+            with gr.Row():
+                tab.inputs["duration"] = duration_input(rules.duration)
+                tab.inputs["resolution"] = gr.Radio(
+                    list(profile.resolutions), value=profile.default_resolution, label="Resolution"
+                )
+            if mode != "image-to-video":
+                default_ratio = KEEP_SOURCE_RATIO if mode == "video-edit" else profile.default_aspect_ratio
+                tab.inputs["aspect_ratio"] = gr.Radio(
+                    ratio_choices(mode, profile), value=default_ratio, label="Aspect ratio"
+                )
+            with gr.Row():
+                tab.inputs["seed"] = gr.Number(
+                    value=42, precision=0, minimum=0, maximum=profile.seed_max, label="Seed", scale=2
+                )
+                tab.inputs["random_seed"] = gr.Checkbox(value=True, label="Random seed", scale=1)
+                tab.inputs["prompt_extend"] = gr.Checkbox(value=True, label="Prompt extend", scale=1)
+                tab.inputs["watermark"] = gr.Checkbox(value=False, label="Watermark", scale=1)
+            if mode == "video-edit":
+                tab.inputs["audio_setting"] = gr.Radio(
+                    ["auto", "origin"],
+                    value="auto",
+                    label="Audio",
+                    info="auto: may regenerate; origin: keep the source's",
+                )
+            _media_inputs(tab)
+        with gr.Column(scale=4, min_width=360):
+            _output_panel(tab)
+    return tab
+
+
+def _prompt_inputs(tab: ModeTab, profile: Profile, required: bool) -> None:
+    tab.inputs["prompt"] = gr.Textbox(
+        label="Prompt",
+        lines=4,
+        max_lines=12,
+        placeholder="Subject, action, scene and style. Multi-shot: 'Shot 1 [0-3s] ...'"
+        + ("" if required else " (optional)"),
+    )
+    tab.counter = gr.HTML(f'<div class="counter">0 / {profile.prompt_max_chars}</div>', padding=False)
+    tab.inputs["negative_prompt"] = gr.Textbox(label="Negative prompt", lines=1, max_lines=4, placeholder="optional")
+
+
+def _media_inputs(tab: ModeTab) -> None:
+    for slot in slots(tab.mode):
+        with gr.Group():
+            tab.uploads[slot.name] = gr.File(
+                label=f"{slot.label}: upload",
+                file_count="multiple" if slot.multiple else "single",
+                file_types=_FILE_TYPES[slot.kind],
+                height=90,
+            )
+            tab.inputs[slot.name] = gr.Textbox(
+                label=f"{slot.label}: URL" + ("s, one per line" if slot.multiple else ""),
+                lines=2 if slot.multiple else 1,
+                max_lines=6 if slot.multiple else 1,
+                info=slot.info or None,
+                placeholder="https://... (an upload fills this in)",
+            )
+
+
+def _output_panel(tab: ModeTab) -> None:
+    tab.request_json = gr.Code(
+        value="{}", language="json", label="Request JSON", interactive=False, lines=12, max_lines=24
+    )
+    tab.verdict = gr.HTML(padding=False)
+    with gr.Row():
+        tab.send = gr.Button("Send", variant="primary", scale=3)
+        tab.cancel = gr.Button("Cancel", variant="stop", scale=1)
+    tab.status = gr.HTML('<section aria-label="Task status" class="status idle">No task yet.</section>', padding=False)
+    tab.guidance = gr.HTML(padding=False)
+    tab.video = gr.Video(label="Video", interactive=False, height=300)
+    tab.output = gr.HTML(padding=False)
+    with gr.Accordion("Final response", open=False):
+        tab.response = gr.Code(value="", language="json", label="Response JSON", interactive=False, max_lines=30)

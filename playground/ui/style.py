@@ -1,0 +1,35 @@
+"""Look and feel: a calm theme and a little CSS, readable at 1280x720 in light and dark."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="slate", radius_size="md")
+
+CSS = """
+.gradio-container { max-width: 1400px !important; }
+#header h1 { margin: 0; font-size: 1.5rem; }
+#header p { margin: 0.2rem 0 0; opacity: 0.75; }
+.badge { display: inline-block; padding: 0 0.5rem; border-radius: 999px; font-size: 0.8rem;
+         border: 1px solid var(--border-color-primary); margin-left: 0.4rem; }
+.counter { text-align: right; font-size: 0.8rem; opacity: 0.7; margin-top: -0.4rem; }
+.counter.over { color: var(--color-accent); opacity: 1; font-weight: 600; }
+.verdict { padding: 0.5rem 0.75rem; border-radius: 8px; font-size: 0.9rem; }
+.verdict ul { margin: 0.3rem 0 0 1rem; padding: 0; }
+.verdict.ok { background: rgba(16, 185, 129, 0.12); }
+.verdict.warn { background: rgba(245, 158, 11, 0.14); }
+.verdict.bad { background: rgba(239, 68, 68, 0.12); }
+.verdict li.warning { list-style: circle; }
+.status { padding: 0.6rem 0.75rem; border-radius: 8px; border: 1px solid var(--border-color-primary);
+          font-size: 0.9rem; }
+.status .state { font-weight: 700; }
+.status table { width: 100%; font-size: 0.85rem; margin-top: 0.4rem; }
+.status progress { width: 100%; }
+.guidance { padding: 0.75rem; border-radius: 8px; border-left: 4px solid #ef4444;
+            background: rgba(239, 68, 68, 0.08); }
+.guidance.retrying { border-left-color: #f59e0b; background: rgba(245, 158, 11, 0.1); }
+.guidance h3 { margin: 0 0 0.3rem; font-size: 1rem; }
+.guidance dl { margin: 0; } .guidance dt { font-weight: 600; margin-top: 0.3rem; }
+.guidance dd { margin: 0 0 0 0.5rem; }
+.measured { font-size: 0.85rem; opacity: 0.85; }
+"""

@@ -1,0 +1,120 @@
+"""HTML for the status, guidance and output panels (pure functions, no Gradio).
+
+Everything shown is escaped: prompts, provider messages and URLs are other people's text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_STATE_WORDS = {
+    "validating": "Checking the request",
+    "uploading": "Uploading files",
+    "submitting": "Submitting",
+    "queued": "Queued",
+    "running": "Running",
+    "downloading": "Downloading the video",
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+    "canceled": "Cancelled",
+    "unknown": "Unknown task",
+    "expired": "Expired",
+    "refused": "Refused",
+    "invalid": "Not sent",
+    "unreachable": "Provider unreachable",
+    "outcome_unknown": "Outcome unknown",
+    "deadline": "Deadline passed",
+    "download_failed": "Download failed",
+    "stalled": "Stalled",
+}
+
+
+@dataclass
+class RunView:
+    """What the output panel shows at one moment of a run."""
+
+    state: str
+    task_id: str | None = None
+    request_id: str | None = None
+    timeline: Sequence[tuple[str, str]] = ()  # (state, "HH:MM:SS.mmm")
+    elapsed_s: float = 0.0
+    poll_count: int = 0
+    next_poll_s: float | None = None
+    progress: float | None = None  # 0..1
+    note: str = ""
+    guidance: dict[str, Any] | None = None  # title, trigger, fix, retry, did
+    video_path: str | None = None
+    measured: dict[str, Any] = field(default_factory=dict)
+    response: Any = None
+
+    def as_outputs(self) -> tuple[str, str, str | None, str, str]:
+        return (
+            status_html(self),
+            guidance_html(self.guidance),
+            self.video_path,
+            measured_html(self.measured),
+            json.dumps(self.response, indent=2, ensure_ascii=False) if self.response is not None else "",
+        )
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def status_html(view: RunView) -> str:
+    word = _STATE_WORDS.get(view.state, view.state)
+    facts = [
+        ("Task id", view.task_id or "—"),
+        ("Request id", view.request_id or "—"),
+        ("Elapsed", f"{view.elapsed_s:.1f} s"),
+        ("Polls", str(view.poll_count)),
+    ]
+    if view.next_poll_s is not None:
+        facts.append(("Next poll", f"in {view.next_poll_s:.1f} s"))
+    rows = "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>" for k, v in facts)
+    bar = ""
+    if view.progress is not None:
+        pct = max(0.0, min(1.0, view.progress)) * 100
+        bar = f'<progress max="100" value="{pct:.0f}" aria-label="Progress">{pct:.0f}%</progress>'
+    steps = " → ".join(
+        f'<span title="{_e(t)}">{_e(_STATE_WORDS.get(s, s))} <small>{_e(t)}</small></span>' for s, t in view.timeline
+    )
+    note = f"<div>{_e(view.note)}</div>" if view.note else ""
+    return (
+        f'<section aria-label="Task status" class="status" data-state="{_e(view.state)}">'
+        f'<div><span class="state">{_e(word)}</span></div>{note}{bar}'
+        f'<div class="timeline">{steps}</div><table>{rows}</table></section>'
+    )
+
+
+def guidance_html(guidance: dict[str, Any] | None) -> str:
+    """A card that names the failure, what triggered it, the fix and what was done about retrying."""
+    if not guidance:
+        return ""
+    parts = [
+        ("What happened", guidance.get("trigger")),
+        ("How to fix it", guidance.get("fix")),
+        ("Retrying", guidance.get("retry")),
+        ("What the playground did", guidance.get("did")),
+    ]
+    body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in parts if v)
+    extra = guidance.get("details") or []
+    details = "".join(f"<li><code>{_e(line)}</code></li>" for line in extra)
+    details_html = f"<ul>{details}</ul>" if details else ""
+    css = "guidance retrying" if guidance.get("transient") else "guidance"
+    return (
+        f'<section aria-label="Guidance" class="{css}"><h3>{_e(guidance.get("title", "Failure"))}</h3>'
+        f"<dl>{body}</dl>{details_html}</section>"
+    )
+
+
+def measured_html(measured: dict[str, Any]) -> str:
+    if not measured:
+        return ""
+    keys = [("Size", "size"), ("Duration", "duration"), ("Frame rate", "fps"), ("Bytes", "bytes"), ("Codec", "codec")]
+    cells = " · ".join(f"{label}: <strong>{_e(measured[key])}</strong>" for label, key in keys if key in measured)
+    return f'<div class="measured" aria-label="Measured output">Measured output — {cells}</div>'

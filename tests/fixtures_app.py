@@ -1,0 +1,120 @@
+"""Fixtures that run the real playground (`python app.py`) and a real headless Chromium.
+
+The browser is Debian's Chromium driven by Playwright; Playwright's own browser download is
+never used (it cannot reach its CDN here).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningApp:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_app(data_dir: Path, *, delay_scale: float = 0.05, extra_env: dict[str, str] | None = None) -> RunningApp:
+    """Start `python app.py` on a free loopback port and wait until /healthz answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "PLAYGROUND_HOST": "127.0.0.1",
+        "PLAYGROUND_PORT": str(port),
+        "PLAYGROUND_DATA_DIR": str(data_dir),
+        "PLAYGROUND_SANDBOX_DELAY_SCALE": str(delay_scale),
+        "GRADIO_TEMP_DIR": str(data_dir / "gradio-tmp"),
+        **(extra_env or {}),
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "app.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited early:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return RunningApp(url, data_dir, process, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"app.py did not become healthy:\n{log.read_text(errors='replace')}")
+
+
+def stop_app(app: RunningApp) -> None:
+    app.process.terminate()
+    try:
+        app.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        app.process.kill()
+        app.process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def playground_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """One `python app.py` for the session, with the sandbox's delays shortened."""
+    app = start_app(tmp_path_factory.mktemp("app-data"))
+    yield app
+    stop_app(app)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium under Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-quic", "--autoplay-policy=no-user-gesture-required"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, playground_app: RunningApp) -> Iterator[Any]:
+    """A fresh browser context (its own storage) on the playground, 1280x720."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    tab.goto(playground_app.url)
+    tab.get_by_role("tab", name="Text-to-Video").wait_for()
+    yield tab
+    context.close()
