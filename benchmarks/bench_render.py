@@ -55,8 +55,7 @@ def _median_wall(job: Callable[[], None]) -> float:
 
 def _synthetic(width: int, height: int, count: int) -> Iterator[av.VideoFrame]:
     colours = palette(np.random.default_rng(0)).colours
-    field = backdrop(width, height, colours)
-    wide = rgb_to_picture(np.concatenate([field, field], axis=1))
+    wide = rgb_to_picture(backdrop(2 * width, height, colours, period=width))
     for index in range(count):
         frame, target = new_frame(width, height)
         wide.crop((index * 4) % width, 0, width, height).copy_into(target)

@@ -62,7 +62,7 @@ from playground.client.files import check_files, swap_in, swap_out
 from playground.client.ledger import Ledger, RunRecord, this_owner
 from playground.client.providers import ProviderConfig, has_token_usage, parse_time
 from playground.core.guidance import load_guidance
-from playground.core.polling import Observation, PollDeadline, Schedule, StatusUpdate, watch
+from playground.core.polling import Observation, PollDeadline, Schedule, StatusUpdate, is_terminal, watch
 from playground.core.profile import Profile, load_profile
 from playground.core.request import REQUEST_ADAPTER, VideoRequest
 from playground.core.rules import CheckOptions, check
@@ -412,12 +412,14 @@ def _validate(
     else:
         data = request
     swapped, files = swap_out(dict(data))
+    # Media already uploaded through DashScope's temporary storage arrive as oss:// keys.
+    options = CheckOptions(allow_oss_urls=provider.wire == "dashscope")
     if "input" in swapped:
-        parsed = parse(swapped, profile)
+        parsed = parse(swapped, profile, options=options)
         lines, warnings = _split(parsed.all_problems(), parsed.format)
         model = parsed.request if parsed.ok else None
     else:
-        verdict = check(swapped, profile)
+        verdict = check(swapped, profile, options)
         lines, warnings = _split(verdict.problems, provider.wire)
         model = verdict.request if verdict.ok else None
     if model is None:
@@ -596,14 +598,15 @@ async def _follow(r: _Run, initial: Observation | None) -> AsyncIterator[RunEven
             if update.terminal:
                 break
             if _cancel_requested(r):
-                ok = await cancel_remote()
-                answer = "the provider accepted" if ok else "the provider could not cancel"
-                yield r.emit(r.state, f"cancel requested: {answer}")
-                if not ok:
+                yield r.emit(r.state, "cancel requested; asking the provider to cancel the task")
+                read = await _cancel_and_read(r, task_id, cancel_remote)
+                last.append(read)
+                if not is_terminal(read.task.state):
                     raise TaskFailed(
-                        state="canceled", code=None, message="stopped following on request; the task may still finish",
-                        task_id=task_id, guidance=load_guidance().entry("task_canceled"),
+                        state="canceled", code=None, task_id=task_id, guidance=load_guidance().entry("task_canceled"),
+                        message="stopped following on request; the provider could not cancel it; it may still finish",
                     )
+                break
     except PollDeadline as exc:
         raise DeadlinePassed(waited_s=exc.waited_s, cancelled=exc.cancelled, task_id=task_id) from None
     except ApiRefused as exc:
@@ -612,11 +615,21 @@ async def _follow(r: _Run, initial: Observation | None) -> AsyncIterator[RunEven
             raise TaskFailed(state="unknown", code=exc.code, message=exc.provider_message, task_id=task_id,
                              guidance=load_guidance().for_task("unknown")) from exc
         raise
-    read = last[-1] if last else None
-    if read is None:
+    finally:
+        await updates.aclose()
+    if not last:
         return
-    async for event in _finish(r, read):
+    async for event in _finish(r, last[-1]):
         yield event
+
+
+async def _cancel_and_read(r: _Run, task_id: str, cancel_remote: Callable[[], Awaitable[bool]]) -> StatusRead:
+    """Cancel on request: the task's state after asking (someone may have canceled it already)."""
+    read = await r.client.status(task_id)
+    if is_terminal(read.task.state):
+        return read
+    await cancel_remote()
+    return await r.client.status(task_id)
 
 
 def _cancel_requested(r: _Run) -> bool:

@@ -23,7 +23,7 @@ and at the overall deadline asks the injected ``cancel`` to stop the remote task
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -131,10 +131,7 @@ class Schedule:
         first: Sample | None = None
         newest: Sample | None = None
         for i, sample in enumerate(samples):
-            progress = sample.observation.progress
-            if progress is not None and progress > 0:
-                first = first or sample
-                newest = sample
+            first, newest = _advance(first, newest, sample)
             remaining = _estimate(sample, first, newest)
             if remaining is not None and remaining * self.aim_fraction > self.min_s:
                 since_usable = len(samples) - 1 - i
@@ -144,13 +141,27 @@ class Schedule:
 def estimate_remaining_s(samples: Sequence[Sample]) -> float | None:
     """Seconds the task still needs, from the provider's ETA or its progress; None if unknown.
 
-    Progress only counts once it has moved: the rate comes from the first and the latest
-    readings with progress above zero, so time spent queued does not slow the estimate down.
+    The rate comes from the first reading above zero and the reading where progress last
+    went up, so time spent queued does not slow the estimate, and a task parked at 99 % is
+    soon seen as overdue rather than as "one more percent at the usual pace".
     """
     if not samples:
         return None
-    moving = [s for s in samples if s.observation.progress is not None and s.observation.progress > 0]
-    return _estimate(samples[-1], moving[0] if moving else None, moving[-1] if moving else None)
+    first: Sample | None = None
+    newest: Sample | None = None
+    for sample in samples:
+        first, newest = _advance(first, newest, sample)
+    return _estimate(samples[-1], first, newest)
+
+
+def _advance(first: Sample | None, newest: Sample | None, sample: Sample) -> tuple[Sample | None, Sample | None]:
+    """The (first moving, last risen) readings once ``sample`` is taken into account."""
+    progress = sample.observation.progress
+    if progress is None or progress <= 0:
+        return first, newest
+    if newest is None or newest.observation.progress is None or progress > newest.observation.progress:
+        return first or sample, sample
+    return first, newest
 
 
 def _estimate(last: Sample, first: Sample | None, newest: Sample | None) -> float | None:
@@ -190,7 +201,7 @@ async def watch(
     initial: Observation | None = None,
     schedule: Schedule | None = None,
     cancel: Cancel | None = None,
-) -> AsyncIterator[StatusUpdate]:
+) -> AsyncGenerator[StatusUpdate, None]:
     """Poll ``fetch`` until the task is terminal, yielding an update after every reading.
 
     ``started_at`` is the submit time on ``clock`` (for a resumed run, the original one, so

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import av
 
-# Chosen by measurement on 2 cores (benchmarks/bench_render.py): "superfast" keeps 720P renders
-# several times faster than real time; slower presets spend the budget on compression that a
-# preview does not need, and "ultrafast" drops CABAC and deblocking, which shows on text.
-PRESET = "superfast"
+# Chosen by measurement on 2 cores (benchmarks/bench_render.py). These previews are flat
+# gradients, sprites and text, which "ultrafast" encodes about twice as fast as "superfast" with
+# no visible loss at this crf; the files are somewhat larger, which does not matter locally.
+PRESET = "ultrafast"
 CRF = 23
-# x264 threads; 0 lets x264 pick (1.5 x cores), which also overlaps with the Python drawing.
+# 0 lets x264 choose its thread count. On content this light it mostly keeps one core busy,
+# which is why the renderer draws frames on a second thread (see _prefetch.py).
 THREADS = 0
 # BT.709, limited range: the matrix the renderer converts RGB with (ITU-T H.273 code points).
 _BT709 = 1

@@ -76,18 +76,25 @@ def smoothstep(x: float) -> float:
     return x * x * (3 - 2 * x)
 
 
-def backdrop(width: int, height: int, colours: tuple[RGB, RGB, RGB]) -> npt.NDArray[np.uint8]:
-    """Soft diagonal colour bands that repeat every `width` pixels across (so it can scroll)."""
-    x = np.arange(width, dtype=np.float32)[None, :] * (2 * math.pi / width)
-    y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+def backdrop(
+    width: int, height: int, colours: tuple[RGB, RGB, RGB], period: int | None = None
+) -> npt.NDArray[np.uint8]:
+    """Soft diagonal colour bands repeating every `period` pixels across (default: the width).
+
+    The field is smooth, so it is computed at a quarter of the size and scaled up.
+    """
+    small_w, small_h = max(2, width // 4), max(2, height // 4)
+    x = np.arange(small_w, dtype=np.float32)[None, :] * (2 * math.pi * width / (period or width) / small_w)
+    y = np.linspace(0.0, 1.0, small_h, dtype=np.float32)[:, None]
     phase = x + 2.2 * y
-    mix = np.zeros((height, width, 3), dtype=np.float32)
+    mix = np.zeros((small_h, small_w, 3), dtype=np.float32)
     for k, colour in enumerate(colours):
         weight = 0.5 + 0.5 * np.cos(phase - k * 2 * math.pi / 3)
         mix += weight[..., None] * np.asarray(colour, dtype=np.float32)
     shade = 0.55 + 0.45 * np.sin(math.pi * (0.15 + 0.85 * y))
     mix *= (shade / 1.5)[..., None]
-    return np.clip(mix, 0, 255).astype(np.uint8)
+    small = Image.fromarray(np.clip(mix, 0, 255).astype(np.uint8))
+    return np.asarray(small.resize((width, height), Image.Resampling.BILINEAR))
 
 
 class DriftScene(Scene):
@@ -96,9 +103,8 @@ class DriftScene(Scene):
     def __init__(self, width: int, height: int, fps: int, colours: Palette, rng: Rng) -> None:
         self._size = (width, height)
         self._fps = fps
-        field = backdrop(width, height, colours.colours)
         # Two periods side by side: any window `width` wide is a plain slice, no wrap-around.
-        self._field = rgb_to_picture(np.concatenate([field, field], axis=1))
+        self._field = rgb_to_picture(backdrop(2 * width, height, colours.colours, period=width))
         self._speed = 2 * int(rng.integers(1, 3))
         self._orbs = [_Orb.make(width, height, colour, rng) for colour in (*colours.colours, colours.accent)]
 

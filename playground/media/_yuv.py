@@ -12,13 +12,11 @@ from dataclasses import dataclass
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import ColorRange, Colorspace
 
 Plane = npt.NDArray[np.uint8]
 Wide = npt.NDArray[np.uint16]
 
-# BT.709 luma weights; the stream is tagged BT.709 so players decode with the same matrix.
-_KR, _KB = 0.2126, 0.0722
-_KG = 1.0 - _KR - _KB
 
 
 @dataclass(frozen=True)
@@ -58,29 +56,21 @@ def even(value: float) -> int:
 
 
 def rgb_to_picture(rgb: npt.NDArray[np.uint8]) -> Picture:
-    """Convert an (h, w, 3) RGB array with even sides to BT.709 limited-range 4:2:0."""
+    """Convert an (h, w, 3) RGB array with even sides to BT.709 limited-range 4:2:0.
+
+    FFmpeg's scaler does the matrix in C; AREA makes each chroma sample the mean of its 2x2 block.
+    """
     height, width = rgb.shape[:2]
     if height % 2 or width % 2:
         raise ValueError(f"a picture of {width}x{height} cannot be stored as 4:2:0; sides must be even")
-    r, g, b = (rgb[..., i].astype(np.float32) / 255.0 for i in range(3))
-    luma = _KR * r + _KG * g + _KB * b
-    cb = (b - luma) / (2 * (1 - _KB))
-    cr = (r - luma) / (2 * (1 - _KR))
-    return Picture(
-        _to_u8(16 + 219 * luma),
-        _to_u8(128 + 224 * _half(cb)),
-        _to_u8(128 + 224 * _half(cr)),
+    source = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    converted = source.reformat(
+        format="yuv420p",
+        dst_colorspace=Colorspace.ITU709,
+        dst_color_range=ColorRange.MPEG,
+        interpolation="AREA",
     )
-
-
-def _half(plane: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    h, w = plane.shape
-    result: npt.NDArray[np.float32] = plane.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-    return result
-
-
-def _to_u8(values: npt.NDArray[np.float32]) -> Plane:
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return frame_picture(converted)
 
 
 def rgb_colour_to_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -123,8 +113,7 @@ class Sprite:
         # Alpha 0-255 stretched to 0-256 so that opaque pixels replace the background exactly.
         alpha = rgba[..., 3].astype(np.uint16)
         alpha += alpha >> 7
-        half = alpha.reshape(alpha.shape[0] // 2, 2, alpha.shape[1] // 2, 2).mean(axis=(1, 3))
-        half_alpha = np.rint(half).astype(np.uint16)
+        half_alpha = (alpha[0::2, 0::2] + alpha[1::2, 0::2] + alpha[0::2, 1::2] + alpha[1::2, 1::2] + 2) >> 2
         self.width = picture.width
         self.height = picture.height
         self._layers = [

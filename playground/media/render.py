@@ -21,6 +21,7 @@ import numpy as np
 from playground.core.profile import MODES
 from playground.media._encode import encode_frames
 from playground.media._overlay import Overlay
+from playground.media._prefetch import prefetched
 from playground.media._scenes import (
     CardsScene,
     ClipScene,
@@ -113,8 +114,11 @@ def render(spec: RenderSpec, out: Path) -> None:
     os.close(handle)
     partial = Path(name)
     try:
-        with closing(choose_scene(spec, overlay, colours, rng)) as scene:
-            encode_frames(frames(scene, overlay, spec.frame_count), partial, spec.width, spec.height, spec.fps)
+        with (
+            closing(choose_scene(spec, overlay, colours, rng)) as scene,
+            prefetched(frames(scene, overlay, spec.frame_count)) as ready,
+        ):
+            encode_frames(ready, partial, spec.width, spec.height, spec.fps)
         partial.replace(out)
     except BaseException:
         partial.unlink(missing_ok=True)

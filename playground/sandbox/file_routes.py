@@ -85,10 +85,9 @@ def router(runtime: Runtime) -> APIRouter:
         )
         return JSONResponse(body.dump())
 
-    @api.api_route("/files/{kind}/{file_id}/{name}", methods=["GET", "HEAD"], summary="Download a stored file",
-                   response_class=FileResponse,
-                   responses={200: {"content": {"video/mp4": {}, "application/octet-stream": {}}},
-                              404: {"model": bodies.GatewayError}})
+    @api.get("/files/{kind}/{file_id}/{name}", summary="Download a stored file", response_class=FileResponse,
+             responses={200: {"content": {"video/mp4": {}, "application/octet-stream": {}}},
+                        404: {"model": bodies.GatewayError}})
     async def download(kind: str, file_id: str, name: str) -> Response:
         found: Stored | None = await asyncio.to_thread(store.find, kind, file_id, name)
         if found is None:
@@ -100,6 +99,9 @@ def router(runtime: Runtime) -> APIRouter:
                              f"(files are kept {runtime.config.ttl_s / 3600:g} h)")
         return FileResponse(found.path, media_type=_content_type(found.name), filename=found.name,
                             content_disposition_type="inline")
+
+    # Players probe with HEAD before they stream; it is the same route, so it stays out of the schema.
+    api.add_api_route("/files/{kind}/{file_id}/{name}", download, methods=["HEAD"], include_in_schema=False)
 
     @api.post(OSS_PATH, summary="Temporary-upload bucket (the official SDK's local-file flow)",
               openapi_extra=_MULTIPART_DOC, responses={200: {"description": "Stored; empty body."}})

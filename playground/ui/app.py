@@ -71,7 +71,7 @@ def build_ui(services: Services) -> gr.Blocks:
         tabs: dict[Mode, ModeTab] = {}
         with gr.Tabs():
             for mode in MODES:
-                with gr.Tab(TAB_LABELS[mode], id=mode):
+                with gr.Tab(TAB_LABELS[mode], id=mode, elem_id=f"tab-{mode}"):
                     tabs[mode] = build_mode_tab(mode, services.profile)
         connection = [provider, wire, base_url, scenario]
         api_key.change(
@@ -89,19 +89,20 @@ def build_ui(services: Services) -> gr.Blocks:
             queue=False,
         )
         for tab in tabs.values():
-            _wire_tab(services, tab, session, connection)
+            _wire_tab(demo, services, tab, session, connection)
     blocks: gr.Blocks = demo
     return blocks
 
 
-def _wire_tab(services: Services, tab: ModeTab, session: gr.State, connection: list[Any]) -> None:
+def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, session: gr.State, connection: list[Any]) -> None:
     mode, name = tab.mode, slug(tab.mode)
     form = tab.ordered_inputs()
     assert tab.request_json and tab.verdict and tab.counter and tab.send and tab.cancel and tab.status
     assert tab.guidance and tab.video and tab.output and tab.response
     preview_outputs = [tab.request_json, tab.verdict, tab.counter]
     preview_fn = handlers.make_preview(services, mode)
-    triggers = [c.change for c in form] + [c.change for c in connection[:2]]
+    # The preview is there from the first paint, then follows every change.
+    triggers = [demo.load] + [c.change for c in form] + [c.change for c in connection[:2]]
     gr.on(
         triggers,
         preview_fn,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,6 +27,14 @@ from playground.ui.preview import build_preview
 from playground.ui.services import Services
 
 Session = dict[str, Any]
+_CONNECTION = ("provider", "wire", "base_url", "scenario")
+
+
+def _named(fn: Callable[..., Any], name: str, params: list[str]) -> None:
+    """Give a varargs handler real parameter names, so API users see `prompt`, not `param_5`."""
+    fn.__name__ = name
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    fn.__signature__ = inspect.Signature([inspect.Parameter(p, kind) for p in params])  # type: ignore[attr-defined]
 
 
 def new_session() -> Session:
@@ -77,7 +86,7 @@ def make_preview(services: Services, mode: Mode) -> Callable[..., tuple[str, str
         shown = build_preview(mode, form, services.wire_for(provider, wire), services.profile)
         return shown.json_text(), shown.verdict_html(), _counter(form.get("prompt"), services.profile.prompt_max_chars)
 
-    preview.__name__ = f"preview_{mode.replace('-', '_')}"
+    _named(preview, f"preview_{mode.replace('-', '_')}", ["provider", "wire", *names])
     return preview
 
 
@@ -160,7 +169,7 @@ def make_send(services: Services, mode: Mode) -> Callable[..., AsyncIterator[tup
         async for view in runs.follow(services, session["id"], connection, request, cancel, active, mode):
             yield view.as_outputs()
 
-    send.__name__ = f"send_{mode.replace('-', '_')}"
+    _named(send, f"send_{mode.replace('-', '_')}", ["session", *_CONNECTION, *names])
     return send
 
 

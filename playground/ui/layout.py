@@ -101,7 +101,8 @@ def _media_inputs(tab: ModeTab) -> None:
                 label=f"{slot.label}: upload",
                 file_count="multiple" if slot.multiple else "single",
                 file_types=_FILE_TYPES[slot.kind],
-                height=90,
+                height=110,
+                elem_id=f"{tab.mode}-{slot.name}-upload",
             )
             tab.inputs[slot.name] = gr.Textbox(
                 label=f"{slot.label}: URL" + ("s, one per line" if slot.multiple else ""),
@@ -114,7 +115,7 @@ def _media_inputs(tab: ModeTab) -> None:
 
 def _output_panel(tab: ModeTab) -> None:
     tab.request_json = gr.Code(
-        value="{}", language="json", label="Request JSON", interactive=False, lines=12, max_lines=24
+        value="{}", language="json", label="Request JSON", interactive=False, lines=12, max_lines=24, wrap_lines=True
     )
     tab.verdict = gr.HTML(padding=False)
     with gr.Row():

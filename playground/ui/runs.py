@@ -7,7 +7,8 @@ chooses the provider for a browser session and turns runner events into what the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +59,10 @@ def provider_config(services: Services, connection: Connection) -> ProviderConfi
         else:
             raise ConnectionError_("Base URL: the gateway provider needs its base URL, e.g. https://host/v1")
     key = connection.api_key or settings.api_key(connection.provider)
+    if connection.provider == "sandbox" and connection.api_key is None:
+        # The sandbox counts rehearsed failures per key; a fresh key per send makes every
+        # rehearsal replay from its first failure, however often a presenter shows it.
+        key = SecretStr(f"sk-sandbox-{uuid.uuid4().hex[:12]}")
     if key is None:
         raise ConnectionError_(
             f"API key: {connection.provider} needs a key; paste it in the connection panel "
@@ -123,7 +128,14 @@ def _measured(event: runner.RunEvent) -> dict[str, Any]:
     return out
 
 
-def view_of(event: runner.RunEvent) -> RunView:
+def _retry_line(event: runner.RunEvent) -> str | None:
+    note = event.retry
+    if note is None:
+        return None
+    return f"attempt {note.attempt}/{note.max_attempts} of {note.op}: {note.reason}; waited {note.wait_s:.1f} s"
+
+
+def view_of(event: runner.RunEvent, retries: Sequence[str] = ()) -> RunView:
     return RunView(
         state=event.state,
         task_id=event.task_id,
@@ -138,6 +150,7 @@ def view_of(event: runner.RunEvent) -> RunView:
         video_path=str(event.video_path) if event.video_path else None,
         measured=_measured(event),
         response=event.raw,
+        retries=tuple(retries),
     )
 
 
@@ -180,12 +193,16 @@ async def follow(
         options=runner.RunOptions(profile=services.profile),
     )
     watcher: asyncio.Task[None] | None = None
+    retries: list[str] = []
     try:
         async for event in stream:
             if watcher is None:
                 runs[mode_key] = event.run_id
                 watcher = asyncio.create_task(_cancel_when_asked(cancel, event.run_id, ledger, provider))
-            yield view_of(event)
+            line = _retry_line(event)
+            if line is not None and line not in retries:
+                retries.append(line)
+            yield view_of(event, retries)
     finally:
         if watcher is not None:
             watcher.cancel()

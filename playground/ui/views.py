@@ -50,6 +50,7 @@ class RunView:
     video_path: str | None = None
     measured: dict[str, Any] = field(default_factory=dict)
     response: Any = None
+    retries: Sequence[str] = ()  # one line per retry made so far in this run
 
     def as_outputs(self) -> tuple[str, str, str | None, str, str]:
         return (
@@ -84,6 +85,10 @@ def status_html(view: RunView) -> str:
         f'<span title="{_e(t)}">{_e(_STATE_WORDS.get(s, s))} <small>{_e(t)}</small></span>' for s, t in view.timeline
     )
     note = f"<div>{_e(view.note)}</div>" if view.note else ""
+    if view.retries:
+        items = "".join(f"<li>{_e(line)}</li>" for line in view.retries)
+        note += f'<div class="retries">Retries so far: {len(view.retries)}<ul>{items}</ul></div>'
+
     return (
         f'<section aria-label="Task status" class="status" data-state="{_e(view.state)}">'
         f'<div><span class="state">{_e(word)}</span></div>{note}{bar}'

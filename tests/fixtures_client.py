@@ -1,0 +1,167 @@
+"""Helpers for the client tests: providers, fast polling, and misbehaving servers on loopback.
+
+Plain functions and context managers (the test modules wrap them in small fixtures), so no
+conftest registration is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from playground.client.api import RetryNote, VideoClient
+from playground.client.providers import ProviderConfig
+from playground.client.runner import RunEvent, RunOptions
+from playground.core.polling import Schedule
+from playground.core.wire import WireFormat
+
+# Polls every 50-200 ms, hints included, so a sandbox task is followed without long sleeps.
+FAST = Schedule(ladder_s=(0.05, 0.05, 0.1), cap_s=0.2, hint_cap_s=0.2, min_s=0.05)
+# Timeouts short enough that "no answer" is noticed quickly over loopback.
+SHORT = httpx.Timeout(connect=1.0, read=0.5, write=1.0, pool=1.0)
+
+T2V = {"model": "wan-2-7-video", "mode": "text-to-video", "input": {"prompt": "a red kite over a beach", "duration": 2,
+                                                                    "resolution": "720P"}}
+
+
+def fresh_key() -> SecretStr:
+    return SecretStr(f"sk-test-{secrets.token_hex(8)}")
+
+
+def sandbox_provider(base: str, wire: WireFormat = "dashscope", *, scenario: str | None = None,
+                     key: SecretStr | None = None) -> ProviderConfig:
+    """The sandbox at ``base`` (its /sandbox mount) in one wire format, with a fresh key."""
+    return ProviderConfig(kind="sandbox", wire=wire, base_url=base, api_key=key or fresh_key(), scenario=scenario)
+
+
+def options(*, timeout: httpx.Timeout | None = None, schedule: Schedule = FAST) -> RunOptions:
+    """Run options that poll fast; with ``timeout``, clients use it instead of the defaults."""
+    if timeout is None:
+        return RunOptions(schedule=schedule)
+
+    def factory(provider: ProviderConfig, on_retry: Callable[[RetryNote], None]) -> VideoClient:
+        return VideoClient(provider, timeout=timeout, on_retry=on_retry)
+
+    return RunOptions(schedule=schedule, client_factory=factory)
+
+
+async def collect(stream: AsyncIterator[RunEvent]) -> list[RunEvent]:
+    """Every event of a run."""
+    return [event async for event in stream]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[tuple[str, list[bytes]]]:
+    """A server that accepts connections, reads what is sent, and never answers.
+
+    Yields its URL and the list of request heads it received (one per request).
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.1)
+    received: list[bytes] = []
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+            conn.settimeout(1.0)
+            with contextlib.suppress(OSError):
+                received.append(conn.recv(65536))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", received
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@contextlib.contextmanager
+def lossy_proxy(upstream: str, *, drop: Callable[[bytes], bool]) -> Iterator[str]:
+    """A TCP proxy to ``upstream`` that forwards a request but hangs up instead of answering
+    when ``drop(request_head)`` says so: the request arrives, its answer is lost."""
+    host, port = upstream.removeprefix("http://").split(":")
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        except OSError:
+            writer.close()
+            return
+        head = await reader.read(65536)
+        up_writer.write(head)
+        await up_writer.drain()
+        if drop(head):
+            # Let the upstream finish the work, read its answer, and never pass it on.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(up_reader.read(65536), 5)
+            writer.close()
+            up_writer.close()
+            return
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            with contextlib.suppress(Exception):
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def start() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        box["server"] = server
+        box["port"] = server.sockets[0].getsockname()[1]
+        ready.set()
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(start(), loop)
+    ready.wait(5)
+    try:
+        yield f"http://127.0.0.1:{box['port']}"
+    finally:
+        async def stop() -> None:
+            box["server"].close()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+
+
+def file_bytes(path: Path) -> bytes:
+    return path.read_bytes()

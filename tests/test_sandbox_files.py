@@ -1,0 +1,187 @@
+"""The file store: uploads in, videos out, nothing fetched from elsewhere, everything expires."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from playground.media.samples import make_image
+from tests.fixtures_sandbox import SampleMedia, auth, dashscope_headers, upload, wait_dashscope, wait_gateway
+
+CREATE = "/api/v1/services/aigc/video-generation/video-synthesis"
+
+
+def i2v(url: str) -> dict[str, Any]:
+    return {"model": "wan2.7-i2v", "input": {"media": [{"type": "first_frame", "url": url}]},
+            "parameters": {"resolution": "720P", "duration": 2}}
+
+
+def failure_of(client: httpx.Client, base: str, body: dict[str, Any], key: str = "sk-test-sandbox",
+               **headers: str) -> dict[str, Any]:
+    answer = client.post(base + CREATE, json=body, headers={**dashscope_headers(key), **headers})
+    assert answer.status_code == 200, answer.text
+    output: dict[str, Any] = wait_dashscope(client, base, answer.json()["output"]["task_id"], key)["output"]
+    assert output["task_status"] == "FAILED", output
+    return output
+
+
+def test_an_upload_comes_back_byte_for_byte_with_ranges(
+    client: httpx.Client, sandbox_base: str, sandbox_media: SampleMedia
+) -> None:
+    path = sandbox_media.files["wide"]
+    with path.open("rb") as handle:
+        stored = client.post(f"{sandbox_base}/v1/files", files={"file": (path.name, handle)}, headers=auth()).json()
+    assert stored["object"] == "file" and stored["filename"] == "wide.png"
+    assert (stored["bytes"], stored["content_type"]) == (path.stat().st_size, "image/png")
+    assert stored["url"].startswith(f"{sandbox_base}/files/uploads/{stored['id']}/")
+    whole = client.get(stored["url"])
+    assert whole.content == path.read_bytes()
+    assert whole.headers["content-type"] == "image/png"
+    part = client.get(stored["url"], headers={"Range": "bytes=0-9"})
+    assert (part.status_code, part.content) == (206, path.read_bytes()[:10])
+    assert client.head(stored["url"]).status_code == 200
+
+
+def test_data_uris_work_where_the_api_accepts_them(
+    client: httpx.Client, sandbox_base: str, sandbox_media: SampleMedia
+) -> None:
+    """Edit takes reference images as data: URIs; the task decodes and uses them."""
+    encoded = base64.b64encode(sandbox_media.files["ref_a"].read_bytes()).decode()
+    body = {"model": "wan2.7-videoedit", "parameters": {"resolution": "720P", "ratio": "1:1", "duration": 2},
+            "input": {"prompt": "add the cat", "media": [
+                {"type": "video", "url": sandbox_media.urls["clip"]},
+                {"type": "reference_image", "url": f"data:image/png;base64,{encoded}"}]}}
+    answer = client.post(sandbox_base + CREATE, json=body, headers=dashscope_headers())
+    done = wait_dashscope(client, sandbox_base, answer.json()["output"]["task_id"])
+    assert done["output"]["task_status"] == "SUCCEEDED", done
+    assert done["usage"]["output_video_duration"] == 2  # truncated from the 2.5 s source
+
+
+@pytest.fixture
+def bystander() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server on loopback that records every request it gets."""
+    hits: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+
+
+def test_other_urls_are_never_fetched(
+    client: httpx.Client, sandbox_base: str, sandbox_media: SampleMedia, bystander: tuple[str, list[str]]
+) -> None:
+    """Loopback, private and public URLs outside the store all fail the task, with no request made."""
+    elsewhere, hits = bystander
+    own = sandbox_media.urls["wide"]
+    path = own.split("/sandbox", 1)[1]
+    for url in (f"{elsewhere}/frame.png", "http://169.254.169.254/latest/meta-data", "http://10.0.0.1/a.png",
+                f"http://example.com/sandbox{path}", f"{sandbox_base}/v1/files"):
+        output = failure_of(client, sandbox_base, i2v(url))
+        assert output["code"] == "InvalidURL"
+        assert "input.media[0].url" in output["message"]
+    assert hits == []
+
+
+def test_store_urls_must_exist(client: httpx.Client, sandbox_base: str, sandbox_media: SampleMedia) -> None:
+    url = sandbox_media.urls["wide"].replace("wide.png", "other.png")
+    output = failure_of(client, sandbox_base, i2v(url))
+    assert (output["code"], "does not exist or has expired" in output["message"]) == ("InvalidURL", True)
+
+
+def test_temporary_uploads_belong_to_their_key(client: httpx.Client, sandbox_base: str, tmp_path: Path) -> None:
+    """An oss:// key works with the resolve header and the key that uploaded it, and only then."""
+    frame = make_image(tmp_path / "frame.png", 640, 360)
+    policy = client.get(f"{sandbox_base}/api/v1/uploads", params={"action": "getPolicy", "model": "wan2.7-i2v"},
+                        headers=auth("sk-owner")).json()["data"]
+    key = f"{policy['upload_dir']}/frame.png"
+    form = {"OSSAccessKeyId": policy["oss_access_key_id"], "policy": policy["policy"],
+            "Signature": policy["signature"], "key": key, "success_action_status": "200"}
+    assert client.post(policy["upload_host"], data=form, files={"file": frame.read_bytes()}).status_code == 200
+    body = i2v(f"oss://{key}")
+
+    without_header = client.post(sandbox_base + CREATE, json=body, headers=dashscope_headers("sk-owner"))
+    assert without_header.status_code == 400
+    assert "input.media[0].url" in without_header.json()["message"]
+
+    resolve = {"X-DashScope-OssResourceResolve": "enable"}
+    stranger = failure_of(client, sandbox_base, body, "sk-stranger", **resolve)
+    assert "another API key" in stranger["message"]
+    answer = client.post(sandbox_base + CREATE, json=body, headers={**dashscope_headers("sk-owner"), **resolve})
+    done = wait_dashscope(client, sandbox_base, answer.json()["output"]["task_id"], "sk-owner")
+    assert done["output"]["task_status"] == "SUCCEEDED", done
+
+
+def test_media_that_breaks_the_limits_fails_the_task(client: httpx.Client, sandbox_base: str, tmp_path: Path) -> None:
+    """Inputs are checked like the real service does, with the playground's own file checks."""
+    tiny = upload(client, sandbox_base, make_image(tmp_path / "tiny.png", 120, 120))
+    small = failure_of(client, sandbox_base, i2v(tiny))
+    assert small["code"] == "InvalidParameter"
+    assert "input.media[0].url (first_frame): 120x120 is too small" in small["message"]
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture at all")
+    unreadable = failure_of(client, sandbox_base, i2v(upload(client, sandbox_base, text)))
+    assert unreadable["code"] == "InvalidParameter.DataInspection"
+    clip_as_frame = {"model": "wan-2-7-video", "mode": "video-edit",
+                     "input": {"media": [{"type": "video", "url": tiny}]}}
+    created = client.post(f"{sandbox_base}/v1/videos/generations", json=clip_as_frame, headers=auth()).json()
+    failed = wait_gateway(client, sandbox_base, created["task_id"])
+    assert failed["error"]["code"] == "InvalidParameter"
+    assert "a video is needed here" in failed["error"]["message"]
+
+
+def test_results_uploads_and_tasks_expire_and_are_deleted(client: httpx.Client, start_sandbox: Any,
+                                                          tmp_path: Path) -> None:
+    base = start_sandbox(delay_scale=0.0, ttl_s=1.5, sweep_interval_s=0.1) + "/sandbox"
+    file_url = upload(client, base, make_image(tmp_path / "a.png", 320, 240))
+    answer = client.post(base + CREATE, json={"model": "wan2.7-t2v", "input": {"prompt": "brief"},
+                                              "parameters": {"resolution": "720P", "duration": 2}},
+                         headers=dashscope_headers())
+    task_id = answer.json()["output"]["task_id"]
+    done = wait_dashscope(client, base, task_id)
+    assert done["output"]["task_status"] == "SUCCEEDED"
+    video_url = done["output"]["video_url"]
+    assert client.get(video_url).status_code == 200
+    assert client.get(file_url).status_code == 200
+    time.sleep(2.2)
+    assert client.get(file_url).status_code == 404
+    assert client.get(video_url).status_code == 404
+    assert wait_dashscope(client, base, task_id)["output"]["task_status"] == "UNKNOWN"
+    data_dirs = sorted(tmp_path.glob("sandbox-*/sandbox"))
+    assert data_dirs
+    for kind in ("uploads", "results", "work"):
+        assert list((data_dirs[0] / kind).iterdir()) == [], kind
+
+
+def test_disk_use_stays_under_the_cap(client: httpx.Client, start_sandbox: Any) -> None:
+    """Beyond max_store_bytes the oldest files go first, even before they expire."""
+    base = start_sandbox(max_store_bytes=250_000, sweep_interval_s=0.1) + "/sandbox"
+    urls = []
+    for index in range(5):
+        answer = client.post(f"{base}/v1/files", files={"file": (f"f{index}.bin", bytes(100_000))}, headers=auth())
+        urls.append(answer.json()["url"])
+        time.sleep(0.05)
+    client.get(f"{base}/api/v1/tasks/wake", headers=auth())  # any request starts the sweeper
+    deadline = time.monotonic() + 5
+    while client.get(urls[2]).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [client.get(url).status_code == 200 for url in urls]
+    assert alive == [False, False, False, True, True]
