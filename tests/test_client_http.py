@@ -40,8 +40,8 @@ def no_backoff() -> Iterator[None]:
 
 
 def provider(wire: str = "dashscope") -> ProviderConfig:
-    return ProviderConfig(kind="dashscope" if wire == "dashscope" else "gateway", wire=wire,  # type: ignore[arg-type]
-                          base_url="https://api.example.test/api/v1", api_key=SecretStr(KEY))
+    return ProviderConfig.model_validate({"kind": "dashscope" if wire == "dashscope" else "gateway", "wire": wire,
+                                          "base_url": "https://api.example.test/api/v1", "api_key": SecretStr(KEY)})
 
 
 def client(handler: Handler, notes: list[RetryNote] | None = None, wire: str = "dashscope") -> VideoClient:
@@ -59,6 +59,10 @@ def counting(responses: list[httpx.Response]) -> tuple[Handler, list[httpx.Reque
     return handle, seen
 
 
+def files_in(folder: Path) -> list[Path]:
+    return list(folder.iterdir())
+
+
 HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 
@@ -68,8 +72,8 @@ async def test_an_html_502_on_a_status_read_is_retried_as_a_proxy_answer() -> No
     async with client(handle) as c:
         with pytest.raises(ServerFailed) as caught:
             await c.status("t-1")
-    assert 3 == len(seen) and 3 == caught.value.attempts
-    assert "proxy_no_answer" == caught.value.guidance.id
+    assert len(seen) == 3 and caught.value.attempts == 3
+    assert caught.value.guidance.id == "proxy_no_answer"
     assert "HTML page (502 Bad Gateway)" in caught.value.message
 
 
@@ -79,7 +83,7 @@ async def test_an_html_504_on_a_create_is_an_unknown_outcome_not_a_resend() -> N
     async with client(handle) as c:
         with pytest.raises(OutcomeUnknown):
             await c.submit({"model": "wan2.7-t2v", "input": {"prompt": "x"}})
-    assert 1 == len(seen)
+    assert len(seen) == 1
 
 
 async def test_an_empty_500_body_is_handled() -> None:
@@ -97,7 +101,7 @@ async def test_a_json_500_with_a_code_is_resent_on_create() -> None:
     handle, seen = counting([httpx.Response(500, json={"code": "InternalError", "message": "x"}), ok])
     async with client(handle) as c:
         submitted = await c.submit({"model": "wan2.7-t2v", "input": {"prompt": "x"}})
-    assert "t-9" == submitted.task_id and 2 == submitted.attempts and 2 == len(seen)
+    assert submitted.task_id == "t-9" and submitted.attempts == 2 and len(seen) == 2
 
 
 async def test_truncated_json_on_a_status_read_is_an_unreadable_answer() -> None:
@@ -106,7 +110,7 @@ async def test_truncated_json_on_a_status_read_is_an_unreadable_answer() -> None
     async with client(handle) as c:
         with pytest.raises(ApiRefused) as caught:
             await c.status("t-1")
-    assert "unexpected_response" == caught.value.guidance.id and "not readable JSON" in caught.value.message
+    assert caught.value.guidance.id == "unexpected_response" and "not readable JSON" in caught.value.message
 
 
 async def test_truncated_json_on_a_create_is_an_unknown_outcome() -> None:
@@ -115,7 +119,7 @@ async def test_truncated_json_on_a_create_is_an_unknown_outcome() -> None:
     async with client(handle) as c:
         with pytest.raises(OutcomeUnknown):
             await c.submit({"model": "wan2.7-t2v", "input": {"prompt": "x"}})
-    assert 1 == len(seen)
+    assert len(seen) == 1
 
 
 async def test_a_chat_completion_answer_is_the_faqs_wrong_endpoint() -> None:
@@ -125,7 +129,7 @@ async def test_a_chat_completion_answer_is_the_faqs_wrong_endpoint() -> None:
     async with client(handle, wire="gateway") as c:
         with pytest.raises(WrongEndpoint) as caught:
             await c.submit({"model": "wan-2-7-video", "mode": "text-to-video", "input": {"prompt": "x"}})
-    assert "chat_endpoint" == caught.value.guidance.id and 1 == len(seen)
+    assert caught.value.guidance.id == "chat_endpoint" and len(seen) == 1
 
 
 async def test_retry_after_in_seconds_and_milliseconds_is_obeyed() -> None:
@@ -140,7 +144,7 @@ async def test_retry_after_in_seconds_and_milliseconds_is_obeyed() -> None:
     notes: list[RetryNote] = []
     async with client(handle, notes) as c:
         await c.status("t")
-    assert [3.0, 0.25] == [n.wait_s for n in notes]
+    assert [n.wait_s for n in notes] == [3.0, 0.25]
 
 
 async def test_a_retry_after_beyond_the_cap_stops_retrying() -> None:
@@ -150,7 +154,7 @@ async def test_a_retry_after_beyond_the_cap_stops_retrying() -> None:
     async with client(handle) as c:
         with pytest.raises(RateLimited) as caught:
             await c.status("t")
-    assert 1 == len(seen) and 3600 == caught.value.retry_after_s
+    assert len(seen) == 1 and caught.value.retry_after_s == 3600
 
 
 async def test_the_key_goes_to_the_api_and_nowhere_else(tmp_path: Path) -> None:
@@ -195,8 +199,8 @@ async def test_download_of_an_expired_link_is_result_expired(tmp_path: Path) -> 
         async with client(handle) as c:
             with pytest.raises(ResultExpired):
                 await c.download("https://cdn.example.test/v.mp4", tmp_path / "v.mp4")
-        assert 1 == len(seen)
-    assert [] == list(tmp_path.iterdir())
+        assert len(seen) == 1
+    assert files_in(tmp_path) == []
 
 
 async def test_download_is_retried_on_server_errors(tmp_path: Path) -> None:
@@ -205,7 +209,7 @@ async def test_download_is_retried_on_server_errors(tmp_path: Path) -> None:
     async with client(handle) as c:
         with pytest.raises(DownloadFailed):
             await c.download("https://cdn.example.test/v.mp4", tmp_path / "v.mp4")
-    assert 3 == len(seen)
+    assert len(seen) == 3
 
 
 def test_scrub_masks_the_key_and_bearer_tokens() -> None:
@@ -216,8 +220,9 @@ def test_scrub_masks_the_key_and_bearer_tokens() -> None:
 
 @pytest.mark.parametrize(
     ("wire", "status", "state"),
-    [("dashscope", "PENDING", "queued"), ("dashscope", "RUNNING", "running"), ("dashscope", "SUSPENDED", "queued"),
-     ("dashscope", "SUCCEEDED", "succeeded"), ("dashscope", "UNKNOWN", "unknown"), ("dashscope", "CANCELED", "canceled"),
+    [("dashscope", "PENDING", "queued"), ("dashscope", "RUNNING", "running"),
+     ("dashscope", "SUSPENDED", "queued"), ("dashscope", "SUCCEEDED", "succeeded"),
+     ("dashscope", "UNKNOWN", "unknown"), ("dashscope", "CANCELED", "canceled"),
      ("gateway", "queued", "queued"), ("gateway", "submitted", "queued"), ("gateway", "in_progress", "running"),
      ("gateway", "completed", "succeeded"), ("gateway", "failed", "failed"), ("gateway", "whatever", "running")],
 )
@@ -230,19 +235,20 @@ def test_read_task_in_both_formats() -> None:
     """Result URL, expiry, progress and error fields land in one shape."""
     ds = read_task("dashscope", {"request_id": "r", "output": {
         "task_id": "t", "task_status": "FAILED", "code": "DataInspectionFailed", "message": "m"}}, "t")
-    assert ds is not None and ("failed", "DataInspectionFailed", "r") == (ds.state, ds.error_code, ds.request_id)
+    assert ds is not None and (ds.state, ds.error_code, ds.request_id) == ("failed", "DataInspectionFailed", "r")
     gw = read_task("gateway", {"task_id": "t", "status": "completed", "progress": 100,
                                "expires_at": "2026-04-15T00:00:00.000Z", "result": {"url": "http://x/v.mp4"}}, "t")
-    assert gw is not None and "http://x/v.mp4" == gw.video_url and 100.0 == gw.progress
+    assert gw is not None and gw.video_url == "http://x/v.mp4" and gw.progress == 100.0
     assert gw.expires_at == parse_time("2026-04-15T00:00:00Z")
     assert read_task("gateway", {"nothing": 1}, "t") is None
 
 
 def test_created_task_reads_the_documented_shapes() -> None:
     """DashScope output, the guide's flat answer, and the older data-list envelope."""
-    assert ("a", "PENDING") == created_task("dashscope", {"output": {"task_id": "a", "task_status": "PENDING"}})
-    assert ("b", "queued") == created_task("gateway", {"task_id": "b", "status": "queued"})
-    assert ("c", "submitted") == created_task("gateway", {"code": 200, "data": [{"task_id": "c", "status": "submitted"}]})
+    assert created_task("dashscope", {"output": {"task_id": "a", "task_status": "PENDING"}}) == ("a", "PENDING")
+    assert created_task("gateway", {"task_id": "b", "status": "queued"}) == ("b", "queued")
+    envelope = {"code": 200, "data": [{"task_id": "c", "status": "submitted"}]}
+    assert created_task("gateway", envelope) == ("c", "submitted")
     assert created_task("dashscope", {"output": {}}) is None
 
 
@@ -262,7 +268,7 @@ def test_providers_refuse_impossible_combinations() -> None:
     with pytest.raises(ValidationError):
         ProviderConfig(kind="gateway", wire="gateway", base_url="ftp://x")
     sandbox = ProviderConfig(kind="sandbox", wire="gateway", base_url="http://h:1/sandbox/")
-    assert "http://h:1/sandbox/v1/videos/generations/t" == sandbox.task_url("t")
+    assert sandbox.task_url("t") == "http://h:1/sandbox/v1/videos/generations/t"
 
 
 def test_local_paths_and_placeholders(tmp_path: Path) -> None:
@@ -274,6 +280,6 @@ def test_local_paths_and_placeholders(tmp_path: Path) -> None:
     assert local_path("not a path") is None
     body: dict[str, Any] = {"input": {"media": [{"type": "first_frame", "url": str(image)}], "audio_url": "https://a/b"}}
     swapped, files = swap_out(body)
-    assert 1 == len(files) and "first_frame" == files[0].kind
+    assert len(files) == 1 and files[0].kind == "first_frame"
     assert swapped["input"]["media"][0]["url"].startswith("https://local-file.invalid/")
     assert body == swap_in(swapped, {files[0].placeholder: str(image)})

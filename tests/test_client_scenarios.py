@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import stamina
+from pydantic import SecretStr
 
 from playground.client.errors import (
     ApiRefused,
@@ -58,6 +59,10 @@ async def go(provider: ProviderConfig, ledger: Ledger, out: Path, *, deadline_s:
     return await collect(run(T2V, provider, ledger, out, deadline_s=deadline_s, options=options(**kw)))  # type: ignore[arg-type]
 
 
+def leftovers(folder: Path) -> list[Path]:
+    return [*folder.glob("run-*/*.mp4"), *folder.glob("run-*/.*.part")]
+
+
 def retries(events: list[RunEvent]) -> list[RunEvent]:
     return [e for e in events if e.retry is not None]
 
@@ -68,9 +73,10 @@ async def test_happy_path_downloads_a_probed_video(sandbox_base: str, ledger: Le
     """Queued, running, downloading, succeeded: a playable MP4 in the run's folder."""
     events = await go(sandbox_provider(sandbox_base, wire), ledger, tmp_path)
     last = events[-1]
-    assert "succeeded" == last.state and last.error is None
+    assert last.state == "succeeded" and last.error is None
     assert last.video_path == tmp_path / last.run_id / "video.mp4" and last.video_path.is_file()
-    assert last.media is not None and "video" == last.media.kind and (1280, 720) == (last.media.width, last.media.height)
+    assert last.media is not None and last.media.kind == "video"
+    assert (last.media.width, last.media.height) == (1280, 720)
     states = [s for s, _ in last.timeline]
     assert states[:3] == ["submitting", "queued", "running"] and states[-2:] == ["downloading", "succeeded"]
     record = ledger.get(last.run_id)
@@ -83,9 +89,9 @@ async def test_rate_limit_backs_off_honouring_retry_after(sandbox_base: str, led
     """Two 429s with Retry-After: 1, then success on the third attempt."""
     events = await go(sandbox_provider(sandbox_base, wire, scenario="rate_limit"), ledger, tmp_path)
     notes = [e.retry for e in retries(events)]
-    assert [1, 2] == [n.attempt for n in notes if n]
+    assert [n.attempt for n in notes if n] == [1, 2]
     assert all(n is not None and n.wait_s == 1.0 and n.guidance_id == "rate_limited" for n in notes)
-    assert "succeeded" == events[-1].state
+    assert events[-1].state == "succeeded"
     assert "after 3 attempts" in next(e.message for e in events if e.state == "queued")
 
 
@@ -95,10 +101,10 @@ async def test_server_error_is_retried_then_succeeds(sandbox_base: str, ledger: 
     """Two 500s, then success: 3 attempts, exponential waits from the table."""
     events = await go(sandbox_provider(sandbox_base, wire, scenario="server_error"), ledger, tmp_path)
     notes = [e.retry for e in retries(events) if e.retry]
-    assert [1, 2] == [n.attempt for n in notes]
+    assert [n.attempt for n in notes] == [1, 2]
     assert {"server_error"} == {n.guidance_id for n in notes}
     assert 1.0 <= notes[0].wait_s <= 1.5 and 2.0 <= notes[1].wait_s <= 2.5
-    assert "succeeded" == events[-1].state
+    assert events[-1].state == "succeeded"
 
 
 @pytest.mark.parametrize("wire", WIRES)
@@ -107,8 +113,8 @@ async def test_invalid_key_is_refused_once(sandbox_base: str, ledger: Ledger, tm
     provider = sandbox_provider(sandbox_base, wire, scenario="invalid_key")
     events = await go(provider, ledger, tmp_path)
     last = events[-1]
-    assert "refused" == last.state and isinstance(last.error, AuthRefused)
-    assert 1 == last.error.attempts and 401 == last.error.status and "auth" == last.guidance_id
+    assert last.state == "refused" and isinstance(last.error, AuthRefused)
+    assert last.error.attempts == 1 and last.error.status == 401 and last.guidance_id == "auth"
     assert not retries(events)
     key = provider.api_key.get_secret_value() if provider.api_key else ""
     assert key not in str(last.error) and all(key not in line for line in last.guidance)
@@ -117,9 +123,9 @@ async def test_invalid_key_is_refused_once(sandbox_base: str, ledger: Ledger, tm
 async def test_a_key_the_server_echoes_is_scrubbed(sandbox_base: str, ledger: Ledger, tmp_path: Path) -> None:
     """Even if a provider repeats the key in its message, the error text never holds it."""
     provider = sandbox_provider(sandbox_base, "dashscope", key=fresh_key())
-    bad = provider.model_copy(update={"api_key": type(provider.api_key)("sk-invalid-" + "9" * 12)})
+    bad = provider.model_copy(update={"api_key": SecretStr("sk-invalid-" + "9" * 12)})
     events = await go(bad, ledger, tmp_path)
-    assert "refused" == events[-1].state
+    assert events[-1].state == "refused"
     assert "sk-invalid-999999999999" not in str(events[-1].error)
 
 
@@ -129,8 +135,8 @@ async def test_task_failed_shows_moderation_guidance(sandbox_base: str, ledger: 
     """A task that ends FAILED with DataInspectionFailed: one create, the moderation entry."""
     events = await go(sandbox_provider(sandbox_base, wire, scenario="task_failed"), ledger, tmp_path)
     last = events[-1]
-    assert "failed" == last.state and isinstance(last.error, TaskFailed)
-    assert "DataInspectionFailed" == last.error.code and "task_content_rejected" == last.guidance_id
+    assert last.state == "failed" and isinstance(last.error, TaskFailed)
+    assert last.error.code == "DataInspectionFailed" and last.guidance_id == "task_content_rejected"
     assert "created (request id" in next(e.message for e in events if e.state == "queued")
     record = ledger.get(last.run_id)
     assert record is not None and record.guidance_id == "task_content_rejected" and record.finished
@@ -142,7 +148,7 @@ async def test_wrong_endpoint_is_explained_not_retried(sandbox_base: str, ledger
     """Gateway: 'invalid api type: -1'; DashScope: 'url error'. Both: one attempt, endpoint guidance."""
     events = await go(sandbox_provider(sandbox_base, wire, scenario="wrong_endpoint"), ledger, tmp_path)
     last = events[-1]
-    assert "refused" == last.state and isinstance(last.error, WrongEndpoint) and 1 == last.error.attempts
+    assert last.state == "refused" and isinstance(last.error, WrongEndpoint) and last.error.attempts == 1
     expected = "wrong_endpoint" if wire == "gateway" else "dashscope_url_error"
     assert expected == last.guidance_id
     assert any("POST" in line and "poll" in line for line in last.guidance)
@@ -152,15 +158,15 @@ async def test_expired_result_on_the_gateway(sandbox_base: str, ledger: Ledger, 
     """Completed, but the link is gone: ResultExpired, with the expiry guidance, no file left behind."""
     events = await go(sandbox_provider(sandbox_base, "gateway", scenario="expired"), ledger, tmp_path)
     last = events[-1]
-    assert "expired" == last.state and isinstance(last.error, ResultExpired) and "result_expired" == last.guidance_id
-    assert not list(tmp_path.glob("run-*/*.mp4")) and not list(tmp_path.glob("run-*/.*.part"))
+    assert last.state == "expired" and isinstance(last.error, ResultExpired) and last.guidance_id == "result_expired"
+    assert leftovers(tmp_path) == []
 
 
 async def test_expired_task_on_dashscope_reads_unknown(sandbox_base: str, ledger: Ledger, tmp_path: Path) -> None:
     """DashScope forgets an expired task: UNKNOWN, with the guidance that says why."""
     events = await go(sandbox_provider(sandbox_base, "dashscope", scenario="expired"), ledger, tmp_path)
     last = events[-1]
-    assert "unknown" == last.state and isinstance(last.error, TaskFailed) and "task_unknown" == last.guidance_id
+    assert last.state == "unknown" and isinstance(last.error, TaskFailed) and last.guidance_id == "task_unknown"
     assert "24 hours" in " ".join(last.guidance)
 
 
@@ -169,7 +175,7 @@ async def test_slow_task_completes_within_a_generous_deadline(sandbox_base: str,
                                                               wire: WireFormat) -> None:
     """The slow scenario queues long, then finishes: polling just keeps going."""
     events = await go(sandbox_provider(sandbox_base, wire, scenario="slow"), ledger, tmp_path)
-    assert "succeeded" == events[-1].state
+    assert events[-1].state == "succeeded"
     assert events[-1].poll_count >= 3
 
 
@@ -178,8 +184,8 @@ async def test_slow_task_past_its_deadline_is_cancelled_on_dashscope(sandbox_bas
     """Still PENDING at the deadline: the remote task is canceled, and the error says so."""
     events = await go(sandbox_provider(sandbox_base, "dashscope", scenario="slow"), ledger, tmp_path, deadline_s=0.3)
     last = events[-1]
-    assert "deadline" == last.state and isinstance(last.error, DeadlinePassed)
-    assert last.error.cancelled and "deadline_passed" == last.guidance_id
+    assert last.state == "deadline" and isinstance(last.error, DeadlinePassed)
+    assert last.error.cancelled and last.guidance_id == "deadline_passed"
     assert any("Canceled the remote task" in line for line in last.guidance)
 
 
@@ -199,9 +205,9 @@ async def test_refused_connection_is_retried_then_reported(ledger: Ledger, tmp_p
     provider = sandbox_provider(f"http://127.0.0.1:{closed_port()}/sandbox", wire)
     events = await go(provider, ledger, tmp_path)
     last = events[-1]
-    assert "unreachable" == last.state and isinstance(last.error, TransportFailed)
-    assert "connect" == last.error.reason and 3 == last.error.attempts and "connect_failed" == last.guidance_id
-    assert [1, 2] == [e.retry.attempt for e in retries(events) if e.retry]
+    assert last.state == "unreachable" and isinstance(last.error, TransportFailed)
+    assert last.error.reason == "connect" and last.error.attempts == 3 and last.guidance_id == "connect_failed"
+    assert [e.retry.attempt for e in retries(events) if e.retry] == [1, 2]
     assert any("no task was created" in line for line in last.guidance)
 
 
@@ -214,9 +220,9 @@ async def test_a_silent_server_makes_the_outcome_unknown_and_nothing_is_resent(
         events = await go(sandbox_provider(f"{url}/sandbox", wire), ledger, tmp_path, timeout=SHORT)
         creates = [head for head in received if head.startswith(b"POST")]
     last = events[-1]
-    assert "outcome_unknown" == last.state and isinstance(last.error, OutcomeUnknown)
-    assert 1 == last.error.attempts and 1 == len(creates)
-    assert "outcome_unknown" == last.guidance_id
+    assert last.state == "outcome_unknown" and isinstance(last.error, OutcomeUnknown)
+    assert last.error.attempts == 1 and len(creates) == 1
+    assert last.guidance_id == "outcome_unknown"
     assert any("--recover" in line for line in last.guidance)
     record = ledger.get(last.run_id)
     assert record is not None and record.task_id is None and record.body_hash and record.finished
@@ -237,8 +243,8 @@ async def test_a_silent_server_while_polling_leaves_the_run_resumable(
         events = await collect(recover(task_id, silent, ledger, tmp_path, options=options(timeout=SHORT)))
         reads = [h for h in received if h.startswith(b"GET")]
     last = events[-1]
-    assert "stalled" == last.state and isinstance(last.error, TransportFailed) and 3 == last.error.attempts
-    assert 3 == len(reads) and "read_timeout" == last.guidance_id
+    assert last.state == "stalled" and isinstance(last.error, TransportFailed) and last.error.attempts == 3
+    assert len(reads) == 3 and last.guidance_id == "read_timeout"
     record = ledger.get(last.run_id)
     assert record is not None and not record.finished
 
@@ -248,8 +254,8 @@ async def test_every_refusal_carries_request_id_and_provider(sandbox_base: str, 
     events = await go(sandbox_provider(sandbox_base, "gateway", scenario="wrong_endpoint"), ledger, tmp_path)
     error = events[-1].error
     assert isinstance(error, ApiRefused)
-    assert error.request_id and "sandbox" == error.provider and 500 == error.status
-    assert "invalid_api_type" == error.code and "invalid api type" in error.provider_message
+    assert error.request_id and error.provider == "sandbox" and error.status == 500
+    assert error.code == "invalid_api_type" and "invalid api type" in error.provider_message
 
 
 def _check_all(check: Callable[[RunEvent], bool], events: list[RunEvent]) -> bool:

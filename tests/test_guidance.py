@@ -83,14 +83,14 @@ def test_refusals_are_looked_up_most_specific_first(status: int, code: str | Non
 def test_a_5xx_without_a_provider_body_is_a_proxy_answer() -> None:
     """An HTML or empty 502/504 is a proxy's, so a create may have reached the provider."""
     entry = G.for_refusal(502, None, "an HTML page", has_provider_error=False)
-    assert "proxy_no_answer" == entry.id
-    assert "outcome_unknown" == entry.retry.on_create
-    assert "server_error" == G.for_refusal(500, None, "JSON without a code").id
+    assert entry.id == "proxy_no_answer"
+    assert entry.retry.on_create == "outcome_unknown"
+    assert G.for_refusal(500, None, "JSON without a code").id == "server_error"
 
 
 def test_an_unreadable_answer_is_its_own_entry() -> None:
     """Status 0 stands for an answer that could not be read at all."""
-    assert "unexpected_response" == G.for_refusal(0).id
+    assert G.for_refusal(0).id == "unexpected_response"
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_the_guide_pages_policy_is_what_the_table_says() -> None:
         assert not G.for_refusal(status, code).retry.retry
     limited = G.for_refusal(429, "rate_limit_exceeded").retry
     assert limited.backoff == "exponential" and limited.jitter > 0 and limited.honour_retry_after
-    assert [1.0, 2.0, 4.0] == limited.planned_waits()
+    assert limited.planned_waits() == [1.0, 2.0, 4.0]
     server = G.for_refusal(500, "internal_error").retry
     assert 2 <= server.max_attempts - 1 <= 3
 
@@ -143,7 +143,7 @@ def test_create_is_never_resent_when_the_answer_was_lost() -> None:
     """Every retried entry that cannot prove 'no task started' says outcome_unknown for a create."""
     for entry_id in ("read_timeout", "proxy_no_answer", "unexpected_response", "request_timeout"):
         policy = G.entry(entry_id).retry
-        assert "outcome_unknown" == policy.on_create
+        assert policy.on_create == "outcome_unknown"
         assert not policy.allows(1, is_create=True)
 
 
@@ -171,7 +171,7 @@ def test_a_missing_fact_reads_as_unknown() -> None:
 def test_retry_after_wins_and_too_long_means_give_up() -> None:
     """A server-directed wait replaces the backoff; one beyond the cap ends the retries."""
     policy = G.entry("rate_limited").retry
-    assert 3.0 == policy.delay_s(1, retry_after_s=3.0)
+    assert policy.delay_s(1, retry_after_s=3.0) == 3.0
     assert policy.delay_s(1, retry_after_s=policy.retry_after_cap_s + 1) is None
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,7 @@ from benchmarks import bench_polling
 from playground.core.polling import (
     SDK_LADDER_S,
     TERMINAL,
+    Fetch,
     Observation,
     PollDeadline,
     Sample,
@@ -39,23 +41,20 @@ class FakeTime:
         self.now += seconds
 
 
-def script(states: Sequence[Observation]) -> tuple[Callable[[], object], list[float]]:
-    """A fetch that returns the given observations in turn; also the times it was called."""
+def script(time: FakeTime, states: Sequence[Observation]) -> tuple[Fetch, list[float]]:
+    """A fetch that returns the given observations in turn (the last one forever); and its call times."""
     calls: list[float] = []
     queue = list(states)
 
-    def make(time: FakeTime) -> Callable[[], object]:
-        async def fetch() -> Observation:
-            calls.append(time.now)
-            return queue.pop(0) if len(queue) > 1 else queue[0]
+    async def fetch() -> Observation:
+        calls.append(time.now)
+        return queue.pop(0) if len(queue) > 1 else queue[0]
 
-        return fetch
-
-    return make, calls  # type: ignore[return-value]
+    return fetch, calls
 
 
-async def follow(fetch: Callable[[], object], time: FakeTime, **kw: object) -> list[StatusUpdate]:
-    return [u async for u in watch(fetch, clock=time.clock, sleep=time.sleep, **kw)]  # type: ignore[arg-type]
+async def follow(fetch: Fetch, time: FakeTime, **kw: Any) -> list[StatusUpdate]:
+    return [u async for u in watch(fetch, clock=time.clock, sleep=time.sleep, **kw)]
 
 
 def test_terminal_states_are_defined_once() -> None:
@@ -67,27 +66,27 @@ def test_terminal_states_are_defined_once() -> None:
 async def test_polls_immediately_without_an_initial_state() -> None:
     """A resumed run asks at once."""
     time = FakeTime()
-    make, calls = script([Observation("succeeded")])
-    updates = await follow(make(time), time, deadline_s=60)
-    assert [0.0] == calls
-    assert 1 == len(updates) and updates[0].terminal and updates[0].next_poll_s is None
+    fetch, calls = script(time, [Observation("succeeded")])
+    updates = await follow(fetch, time, deadline_s=60)
+    assert calls == [0.0]
+    assert len(updates) == 1 and updates[0].terminal and updates[0].next_poll_s is None
 
 
 async def test_a_fresh_task_is_not_polled_at_second_zero() -> None:
     """The create answer is the first reading; the first request waits a rung."""
     time = FakeTime()
-    make, calls = script([Observation("queued"), Observation("running"), Observation("succeeded")])
-    updates = await follow(make(time), time, deadline_s=60, initial=Observation("queued"))
-    assert 0 == updates[0].poll_count and 1.0 == updates[0].next_poll_s
-    assert [1.0, 2.0, 4.0] == calls
+    fetch, calls = script(time, [Observation("queued"), Observation("running"), Observation("succeeded")])
+    updates = await follow(fetch, time, deadline_s=60, initial=Observation("queued"))
+    assert updates[0].poll_count == 0 and updates[0].next_poll_s == 1.0
+    assert calls == [1.0, 2.0, 4.0]
     assert [u.changed for u in updates] == [True, False, True, True]
 
 
 async def test_without_hints_the_schedule_is_the_sdks() -> None:
     """1, 1, 2, 2, 2, 4, 4, 4, then 5 s."""
     time = FakeTime()
-    make, _ = script([Observation("running")] * 12 + [Observation("succeeded")])
-    await follow(make(time), time, deadline_s=600, initial=Observation("queued"))
+    fetch, _ = script(time, [Observation("running")] * 12 + [Observation("succeeded")])
+    await follow(fetch, time, deadline_s=600, initial=Observation("queued"))
     assert [*SDK_LADDER_S, 5.0, 5.0, 5.0, 5.0, 5.0] == time.sleeps
 
 
@@ -124,18 +123,18 @@ async def test_stuck_progress_falls_back_to_the_ladder() -> None:
 async def test_a_poll_after_hint_is_honoured_within_its_cap() -> None:
     """The provider's 'ask again in' wins, up to hint_cap_s."""
     time = FakeTime()
-    make, _ = script([Observation("running", poll_after_s=7.0), Observation("running", poll_after_s=300.0),
+    fetch, _ = script(time, [Observation("running", poll_after_s=7.0), Observation("running", poll_after_s=300.0),
                       Observation("succeeded")])
-    await follow(make(time), time, deadline_s=600)
+    await follow(fetch, time, deadline_s=600)
     assert [7.0, Schedule().hint_cap_s] == time.sleeps
 
 
 async def test_hints_can_be_switched_off() -> None:
     """use_hints=False ignores progress and poll-after alike."""
     time = FakeTime()
-    make, _ = script([Observation("running", 50.0, poll_after_s=9.0)] * 3 + [Observation("succeeded")])
-    await follow(make(time), time, deadline_s=600, schedule=Schedule(use_hints=False))
-    assert [1.0, 1.0, 2.0] == time.sleeps
+    fetch, _ = script(time, [Observation("running", 50.0, poll_after_s=9.0)] * 3 + [Observation("succeeded")])
+    await follow(fetch, time, deadline_s=600, schedule=Schedule(use_hints=False))
+    assert time.sleeps == [1.0, 1.0, 2.0]
 
 
 async def test_the_deadline_cancels_and_says_so() -> None:
@@ -147,20 +146,20 @@ async def test_the_deadline_cancels_and_says_so() -> None:
         asked.append(time.now)
         return True
 
-    make, calls = script([Observation("running")])
+    fetch, calls = script(time, [Observation("running")])
     with pytest.raises(PollDeadline) as caught:
-        await follow(make(time), time, deadline_s=10, cancel=cancel)
+        await follow(fetch, time, deadline_s=10, cancel=cancel)
     assert 10.0 == calls[-1] == asked[0]
-    assert caught.value.cancelled and 10.0 == caught.value.waited_s
-    assert caught.value.last is not None and "running" == caught.value.last.state
+    assert caught.value.cancelled and caught.value.waited_s == 10.0
+    assert caught.value.last is not None and caught.value.last.state == "running"
 
 
 async def test_the_deadline_without_a_cancel_says_not_cancelled() -> None:
     """A provider without a cancel leaves the task running, and the error says so."""
     time = FakeTime()
-    make, _ = script([Observation("queued")])
+    fetch, _ = script(time, [Observation("queued")])
     with pytest.raises(PollDeadline) as caught:
-        await follow(make(time), time, deadline_s=3)
+        await follow(fetch, time, deadline_s=3)
     assert not caught.value.cancelled
 
 
@@ -168,24 +167,24 @@ async def test_a_resumed_watch_counts_from_the_submit_time() -> None:
     """Elapsed time and the deadline carry over from before the restart."""
     time = FakeTime()
     time.now = 100.0
-    make, _ = script([Observation("running"), Observation("succeeded")])
-    updates = await follow(make(time), time, deadline_s=600, started_at=40.0)
-    assert 60.0 == updates[0].elapsed_s
+    fetch, _ = script(time, [Observation("running"), Observation("succeeded")])
+    updates = await follow(fetch, time, deadline_s=600, started_at=40.0)
+    assert updates[0].elapsed_s == 60.0
 
 
 async def test_a_terminal_first_reading_ends_at_once() -> None:
     """No sleeping after a terminal state, even past the deadline."""
     time = FakeTime()
     time.now = 1000.0
-    make, calls = script([Observation("failed")])
-    updates = await follow(make(time), time, deadline_s=10, started_at=0.0)
-    assert 1 == len(calls) and "failed" == updates[-1].state and [] == time.sleeps
+    fetch, calls = script(time, [Observation("failed")])
+    updates = await follow(fetch, time, deadline_s=10, started_at=0.0)
+    assert len(calls) == 1 and updates[-1].state == "failed" and time.sleeps == []
 
 
 def test_estimate_uses_the_providers_eta_first() -> None:
     """A reported ETA beats any estimate from progress."""
     samples = [Sample(0, Observation("running", 10.0)), Sample(10, Observation("running", 20.0, eta_s=3.0))]
-    assert 3.0 == estimate_remaining_s(samples)
+    assert estimate_remaining_s(samples) == 3.0
 
 
 def test_estimate_ignores_time_spent_queued() -> None:
@@ -199,7 +198,8 @@ def test_estimate_needs_movement() -> None:
     """One moving reading, or none, gives no estimate."""
     assert estimate_remaining_s([]) is None
     assert estimate_remaining_s([Sample(0, Observation("running", 5.0))]) is None
-    assert estimate_remaining_s([Sample(0, Observation("running", 5.0)), Sample(5, Observation("running", 5.0))]) is None
+    still = [Sample(0, Observation("running", 5.0)), Sample(5, Observation("running", 5.0))]
+    assert estimate_remaining_s(still) is None
 
 
 observations = st.builds(
@@ -228,8 +228,8 @@ def test_next_delay_is_always_bounded(steps: list[tuple[float, Observation]]) ->
 async def test_watch_yields_every_reading_in_order(states: list[State]) -> None:
     """One update per reading, poll counts in order, and the last one is terminal."""
     time = FakeTime()
-    make, calls = script([*(Observation(s) for s in states), Observation("succeeded")])
-    updates = await follow(make(time), time, deadline_s=1e9)
+    fetch, calls = script(time, [*(Observation(s) for s in states), Observation("succeeded")])
+    updates = await follow(fetch, time, deadline_s=1e9)
     assert [u.poll_count for u in updates] == list(range(1, len(calls) + 1))
     assert updates[-1].terminal and not any(u.terminal for u in updates[:-1])
 

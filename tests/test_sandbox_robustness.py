@@ -110,10 +110,10 @@ def test_the_sandbox_refuses_what_the_playground_refuses_with_the_same_field_and
 
 def test_dashscope_codes_for_missing_parts(client: httpx.Client, sandbox_base: str) -> None:
     url = sandbox_base + CREATE["dashscope"]
-    assert client.post(url, json={"input": {}}, headers=headers_for("dashscope")).json()["code"] == "BadRequest.EmptyModel"
-    assert client.post(url, json={"model": "wan2.7-t2v"}, headers=headers_for("dashscope")).json()["code"] == (
-        "BadRequest.EmptyInput"
-    )
+    no_model = client.post(url, json={"input": {}}, headers=headers_for("dashscope"))
+    assert assert_documented(no_model, "dashscope", 400)["code"] == "BadRequest.EmptyModel"
+    no_input = client.post(url, json={"model": "wan2.7-t2v"}, headers=headers_for("dashscope"))
+    assert assert_documented(no_input, "dashscope", 400)["code"] == "BadRequest.EmptyInput"
     sync = client.post(url, json={"model": "wan2.7-t2v", "input": {"prompt": "x"}}, headers=auth())
     body = assert_documented(sync, "dashscope", 403)
     assert body["code"] == "AccessDenied"
@@ -175,7 +175,7 @@ def test_odd_but_harmless_names_are_cleaned(client: httpx.Client, sandbox_base: 
 
 def test_uploads_need_a_file_field(client: httpx.Client, sandbox_base: str) -> None:
     for kwargs in ({"files": {"other": ("a.png", b"x")}}, {"data": {"file": "not a file"}}, {"content": b"raw"}):
-        answer = client.post(f"{sandbox_base}/v1/files", headers=auth(), **kwargs)  # type: ignore[arg-type]
+        answer = client.post(f"{sandbox_base}/v1/files", headers=auth(), **kwargs)
         assert_documented(answer, "gateway", 400)
 
 
@@ -261,7 +261,8 @@ def test_list_and_upload_policy_check_their_arguments(client: httpx.Client, sand
 
 def test_the_upload_bucket_checks_its_forms(client: httpx.Client, sandbox_base: str) -> None:
     """Forms without a valid policy are refused with OSS's XML errors, never stored."""
-    policy = client.get(f"{sandbox_base}/api/v1/uploads?action=getPolicy&model=wan2.7-i2v", headers=auth()).json()["data"]
+    answer = client.get(f"{sandbox_base}/api/v1/uploads?action=getPolicy&model=wan2.7-i2v", headers=auth())
+    policy = answer.json()["data"]
     good = {"OSSAccessKeyId": policy["oss_access_key_id"], "policy": policy["policy"], "Signature": policy["signature"],
             "key": policy["upload_dir"] + "/a.png", "x-oss-forbid-overwrite": "true", "success_action_status": "200"}
     cases = [
@@ -305,3 +306,13 @@ def test_random_junk_never_gets_a_500(client: httpx.Client, sandbox_base: str) -
         assert answer.status_code < 500, (method, path, answer.text)
         if answer.status_code >= 400 and path != "/oss":
             assert answer.headers["content-type"] == "application/json", answer.text
+
+
+def test_too_many_unfinished_tasks_are_throttled(client: httpx.Client, start_sandbox: Any) -> None:
+    """Past max_active_tasks a submit is refused like a provider's concurrency limit, with Retry-After."""
+    base = start_sandbox(max_active_tasks=2, delay_scale=1.0) + "/sandbox"
+    body = {"model": "wan-2-7-video", "mode": "text-to-video", "input": {"prompt": "wait", "resolution": "720P"}}
+    answers = [client.post(f"{base}/v1/videos/generations", json=body, headers=auth()) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["error"]["type"] == "rate_limit_exceeded"
+    assert answers[2].headers["retry-after"]

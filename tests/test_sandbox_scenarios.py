@@ -12,7 +12,8 @@ import pytest
 from playground.sandbox.scenarios import SCENARIOS
 from tests.fixtures_sandbox import auth, dashscope_headers, wait_dashscope, wait_gateway
 
-T2V_DASHSCOPE = {"model": "wan2.7-t2v", "input": {"prompt": "rehearsal"}, "parameters": {"resolution": "720P", "duration": 2}}
+T2V_DASHSCOPE = {"model": "wan2.7-t2v", "input": {"prompt": "rehearsal"},
+                 "parameters": {"resolution": "720P", "duration": 2}}
 T2V_GATEWAY = {"model": "wan-2-7-video", "mode": "text-to-video",
                "input": {"prompt": "rehearsal", "resolution": "720P", "duration": 2}}
 

@@ -223,7 +223,8 @@ async def _resume_all(args: argparse.Namespace, settings: Settings, ledger: Ledg
     return code
 
 
-async def _print_run(stream: AsyncIterator[RunEvent], *, wait: bool, out: TextIO = sys.stdout) -> int:
+async def _print_run(stream: AsyncIterator[RunEvent], *, wait: bool, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up per call, so a redirected stdout is honoured
     last: RunEvent | None = None
     shown_state: str | None = None
     async for event in stream:

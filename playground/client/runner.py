@@ -34,7 +34,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,7 +218,7 @@ async def run(
     session_id: str | None = None,
     run_id: str | None = None,
     options: RunOptions | None = None,
-) -> AsyncIterator[RunEvent]:
+) -> AsyncGenerator[RunEvent, None]:
     """Run one request to its end, yielding an event per step."""
     opts = options or RunOptions()
     r = _new_run(run_id or _new_run_id(), ledger, provider, out_dir, deadline_s, opts)
@@ -234,7 +234,7 @@ async def resume(
     out_dir: Path | None = None,
     deadline_s: float | None = None,
     options: RunOptions | None = None,
-) -> AsyncIterator[RunEvent]:
+) -> AsyncGenerator[RunEvent, None]:
     """Pick an unfinished run up where it stopped (``provider`` supplies today's key)."""
     record = ledger.get(run_id)
     if record is None:
@@ -264,7 +264,7 @@ async def recover(
     deadline_s: float = 900.0,
     session_id: str | None = None,
     options: RunOptions | None = None,
-) -> AsyncIterator[RunEvent]:
+) -> AsyncGenerator[RunEvent, None]:
     """Follow a task created elsewhere (or whose run was lost) by its id, to a video."""
     known = ledger.find_task(task_id)
     if known is not None and known.base_url == provider.base_url and not known.finished:

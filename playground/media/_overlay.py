@@ -90,6 +90,16 @@ def _longest_prefix(word: str, face: Font, max_width: float) -> int:
     return lo
 
 
+def _shrink_to_fit(text: str, size: int, room: float) -> Font:
+    """The largest face down to 70 % of size that fits text in room; the smallest if none does."""
+    smallest = max(8, round(size * 0.7))
+    for candidate in range(size, smallest - 1, -1):
+        face = font(candidate)
+        if text_width(text, face) <= room:
+            return face
+    return font(smallest)
+
+
 @dataclass(frozen=True)
 class _Band:
     top: int
@@ -139,10 +149,11 @@ class Overlay:
         note_width = text_width(_SANDBOX_NOTE, note_face)
         title_left = pill[2] + size * 0.6
         room = width - title_left - pad
-        face = font(size)
         # The note is a courtesy; it only appears when the whole title still fits beside it.
-        if text_width(title, face) + note_width + size <= room:
+        if text_width(title, font(size)) + note_width + size <= room:
             draw.text((width - pad, middle), _SANDBOX_NOTE, font=note_face, fill=_DIM, anchor="rm")
+            room -= note_width + size
+        face = _shrink_to_fit(title, size, room)
         draw.text((title_left, middle), fit_line(title, face, room), font=face, fill=_TEXT, anchor="lm")
         return band
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw
 
 from playground.media._overlay import font
@@ -60,8 +60,7 @@ def palette(rng: Rng) -> Palette:
     """Three neighbouring hues for backgrounds and a contrasting accent for labels and bars."""
     hue = float(rng.random())
     colours = tuple(
-        _hsv(hue + step * 0.12 + float(rng.uniform(-0.03, 0.03)), 0.75, 0.55 + 0.2 * step)
-        for step in range(3)
+        _hsv(hue + step * 0.12 + float(rng.uniform(-0.03, 0.03)), 0.75, 0.55 + 0.2 * step) for step in range(3)
     )
     return Palette((colours[0], colours[1], colours[2]), _hsv(hue + 0.5, 0.55, 1.0))
 
@@ -240,7 +239,7 @@ class ClipScene(Scene):
 
     def _continue(self) -> Scene:
         assert self._last is not None, "video_ticks yields at least one frame or raises"
-        still = self._last.to_image()
+        still = Image.fromarray(self._last.to_ndarray(format="rgb24"))
         width, height = self._size
         return KenBurnsScene(still, width, height, self._count - self._clip_frames, self._rng)
 
@@ -295,8 +294,14 @@ class Recolour:
         self._rotate(picture.u, self._du, self._dv, -self._sin, self._tint[0])
         self._rotate(picture.v, self._dv, self._du, self._sin, self._tint[1])
 
-    def _rotate(self, plane: npt.NDArray[np.uint8], same: npt.NDArray[np.int16],
-                other: npt.NDArray[np.int16], cross: int, tint: int) -> None:
+    def _rotate(
+        self,
+        plane: npt.NDArray[np.uint8],
+        same: npt.NDArray[np.int16],
+        other: npt.NDArray[np.int16],
+        cross: int,
+        tint: int,
+    ) -> None:
         np.multiply(same, np.int16(self._cos), out=self._out)
         np.multiply(other, np.int16(cross), out=self._tmp)
         self._out += self._tmp
@@ -418,14 +423,16 @@ def thumbnails(
     if not paths:
         return []
     card_h = even(min(height * 0.22, (bottom - height * 0.2)))
+    if card_h < 16:
+        return []
     card_w = even(card_h * 0.75)
     gap = even(card_w * 0.12)
-    placed = []
+    fitting = min(len(paths), (width - gap) // (card_w + gap))
+    # Right-aligned as a block, but in reading order: Image 1 on the left.
+    start = width - fitting * (card_w + gap)
     labels = reference_labels(paths)
-    for number, (path, label) in enumerate(zip(paths, labels, strict=True)):
-        left = width - (number + 1) * (card_w + gap)
-        if left < 0 or card_h < 16:
-            break
-        sprite = Sprite(card_rgba(load_still(path), card_w, card_h, label, accent))
-        placed.append((left, even(bottom - card_h - gap), sprite))
+    placed = []
+    for number in range(fitting):
+        sprite = Sprite(card_rgba(load_still(paths[number]), card_w, card_h, labels[number], accent))
+        placed.append((start + number * (card_w + gap), even(bottom - card_h - gap), sprite))
     return placed

@@ -61,7 +61,7 @@ def _first_video_frame(path: Path) -> Image.Image:
             raise MediaError(f"{path.name} holds no video picture to use")
         try:
             for frame in container.decode(video=0):
-                return frame.to_image()
+                return Image.fromarray(frame.to_ndarray(format="rgb24"))
         except av.error.FFmpegError as exc:
             raise MediaError(f"{path.name} is damaged or truncated: {exc}") from None
     raise MediaError(f"{path.name} holds no picture that can be decoded")

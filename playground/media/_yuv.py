@@ -18,7 +18,6 @@ Plane = npt.NDArray[np.uint8]
 Wide = npt.NDArray[np.uint16]
 
 
-
 @dataclass(frozen=True)
 class Picture:
     """A 4:2:0 picture: full-size luma and half-size chroma. Sizes and offsets stay even."""
@@ -93,7 +92,7 @@ def frame_picture(frame: av.VideoFrame, *, writable: bool = True) -> Picture:
     sizes = ((width, height), (width // 2, height // 2), (width // 2, height // 2))
     planes = []
     for plane, (w, h) in zip(frame.planes, sizes, strict=True):
-        rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
         planes.append(rows[:h, :w])
     return Picture(planes[0], planes[1], planes[2])
 
@@ -113,7 +112,8 @@ class Sprite:
         # Alpha 0-255 stretched to 0-256 so that opaque pixels replace the background exactly.
         alpha = rgba[..., 3].astype(np.uint16)
         alpha += alpha >> 7
-        half_alpha = (alpha[0::2, 0::2] + alpha[1::2, 0::2] + alpha[0::2, 1::2] + alpha[1::2, 1::2] + 2) >> 2
+        quads = alpha[0::2, 0::2] + alpha[1::2, 0::2] + alpha[0::2, 1::2] + alpha[1::2, 1::2]
+        half_alpha = ((quads + 2) >> 2).astype(np.uint16)
         self.width = picture.width
         self.height = picture.height
         self._layers = [

@@ -15,8 +15,10 @@ from typing import Literal
 
 import av
 import av.error
+from av.audio.stream import AudioStream
 from av.container import InputContainer
 from av.stream import Stream
+from av.video.stream import VideoStream
 from PIL import Image
 
 from playground.core.problems import Loc, Problem
@@ -225,12 +227,30 @@ def _av_reason(exc: BaseException) -> str:
 
 
 def _probe_av(path: Path, family: str, size: int) -> MediaInfo:
+    if family == "wav":
+        _check_wav_length(path, size)
     with open_container(path, f"{family.upper()} data") as container:
         if container.streams.video:
             return _video_info(path, container, family, size)
         if container.streams.audio:
             return _audio_info(path, container, family, size)
-    raise MediaError(f"{path.name} holds neither video nor audio")
+    raise MediaError(f"{path.name} holds no video or audio stream; it may be truncated or damaged")
+
+
+def _check_wav_length(path: Path, size: int) -> None:
+    """FFmpeg sizes a WAV from what is on disk, so a cut-off file would pass as a short sound."""
+    with path.open("rb") as handle:
+        header = handle.read(_HEAD_BYTES)
+    offset = 12
+    while offset + 8 <= len(header):
+        chunk, length = header[offset : offset + 4], int.from_bytes(header[offset + 4 : offset + 8], "little")
+        if chunk == b"data":
+            # Streaming writers leave 0 or 0xFFFFFFFF here; those promise nothing.
+            present = size - offset - 8
+            if 0 < length < 0xFFFFFFFF and present < length:
+                raise MediaError(f"{path.name} is truncated: it holds {present} of its {length} bytes of sound")
+            return
+        offset += 8 + length + (length & 1)
 
 
 def _video_info(path: Path, container: InputContainer, family: str, size: int) -> MediaInfo:
@@ -257,9 +277,7 @@ def _video_info(path: Path, container: InputContainer, family: str, size: int) -
     )
 
 
-def _walk_packets(
-    path: Path, container: InputContainer, stream: Stream
-) -> tuple[int, bool]:
+def _walk_packets(path: Path, container: InputContainer, stream: VideoStream | AudioStream) -> tuple[int, bool]:
     """Count the stream's packets and decode until the first picture comes out."""
     packets = 0
     decoded = False
@@ -271,7 +289,7 @@ def _walk_packets(
             if not decoded:
                 decoded = bool(packet.decode())
         if not decoded:
-            decoded = bool(stream.codec_context.decode(None))
+            decoded = bool(stream.decode(None))
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path.name} is damaged or truncated: {_reason(exc)}") from None
     return packets, decoded
@@ -332,7 +350,7 @@ def check_media(info: MediaInfo, limit: MediaLimit, loc: Loc) -> list[Problem]:
             Problem(
                 loc,
                 f"this is {_KIND_WORDS[info.kind]}, but {_KIND_WORDS[limit.kind]} is needed here",
-                f"give {_KIND_WORDS[limit.kind]} in {allowed}",
+                f"use {_KIND_WORDS[limit.kind]} in {allowed} format",
             )
         ]
     found = _check_format(info, limit, loc)
@@ -343,7 +361,7 @@ def check_media(info: MediaInfo, limit: MediaLimit, loc: Loc) -> list[Problem]:
 
 
 def _formats(limit: MediaLimit) -> str:
-    names = sorted({_normal_format(f).upper() for f in limit.formats})
+    names = list(dict.fromkeys(_normal_format(f).upper() for f in limit.formats))
     return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
 

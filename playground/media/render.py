@@ -96,10 +96,10 @@ class RenderSpec:
 
     @property
     def headline(self) -> str:
-        """The title line: the given title, or one made from the settings."""
+        """The title line: the given title, or the settings (the mode has its own label)."""
         if self.title.strip():
             return self.title
-        return f"{self.mode} · {self.width}x{self.height} · {self.duration_s:g} s · seed {self.seed}"
+        return f"{self.width}x{self.height} · {self.duration_s:g} s · {self.fps} fps · seed {self.seed}"
 
 
 def render(spec: RenderSpec, out: Path) -> None:

@@ -71,19 +71,37 @@ def _sliding(width: int, height: int, count: int, seed: int) -> Iterator[av.Vide
 
 
 def make_audio(path: Path, seconds: float, rate: int = 16000) -> Path:
-    """A 16-bit mono WAV: a 440 Hz tone with soft ends."""
+    """A mono 440 Hz tone with soft ends: 16-bit WAV, or MP3 when the suffix says so."""
     path = Path(path)
     samples = _tone(max(1, round(seconds * rate)), rate)
+    if path.suffix.lower() == ".mp3":
+        _write_mp3(path, samples, rate)
+        return path
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(samples.tobytes())
+        out.writeframes(samples.astype("<i2").tobytes())
     return path
+
+
+def _write_mp3(path: Path, samples: npt.NDArray[np.int16], rate: int) -> None:
+    with av.open(str(path), mode="w", format="mp3") as output:
+        stream = output.add_stream("libmp3lame", rate=rate)
+        stream.layout = "mono"
+        stream.format = "s16p"
+        chunk = 1152
+        for start in range(0, len(samples), chunk):
+            piece = samples[start : start + chunk].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(piece, format="s16p", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = start
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
 
 
 def _tone(count: int, rate: int) -> npt.NDArray[np.int16]:
     t = np.arange(count, dtype=np.float64) / rate
     ramp = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.02)
-    wave_ = 0.3 * np.sin(2 * math.pi * 440 * t) * ramp
-    return (wave_ * 32767).astype("<i2")
+    tone: npt.NDArray[np.float64] = 0.3 * np.sin(2 * math.pi * 440 * t) * ramp
+    return (tone * 32767).astype(np.int16)

@@ -183,7 +183,9 @@ class TaskBoard:
             left = task.scheduled_at + task.delays.run_s - now
         else:
             return 0
-        return int(min(15.0, max(0.25, left / 2)) * 1000)
+        # Half the time left, so a status change is seen soon after it happens; at most the
+        # documented 15 s, at least 0.1 s (render time can outlast a small artificial delay).
+        return int(min(15.0, max(0.1, left / 2)) * 1000)
 
     def resolution_of(self, request: VideoRequest) -> str:
         return request.resolution or self.profile.default_resolution
