@@ -31,7 +31,7 @@ RED, GREEN, BLUE = (200, 40, 40), (40, 180, 60), (40, 60, 200)
 
 def decode(path: Path) -> list[RGBArray]:
     with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+        return [np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8) for frame in container.decode(video=0)]
 
 
 def centre(frame: RGBArray) -> npt.NDArray[np.float64]:
@@ -139,6 +139,14 @@ def test_failed_render_leaves_the_old_file_and_no_partial_one(tmp_path: Path) ->
         render(spec(mode="image-to-video", first_frame=liar), out)
     assert out.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first.png", "out.mp4"]
+
+
+def test_a_picture_is_not_accepted_as_a_source_video(tmp_path: Path) -> None:
+    """Passing an image where a video belongs fails with a sentence naming the file."""
+    picture = make_image(tmp_path / "still.png", W, H)
+    with pytest.raises(MediaError, match=r"still\.png is an image, not a video"):
+        render(spec(mode="video-edit", source_video=picture), tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
 
 
 @pytest.mark.parametrize(

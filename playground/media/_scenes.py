@@ -31,7 +31,7 @@ from playground.media._yuv import (
     picture_to_frame,
     rgb_to_picture,
 )
-from playground.media.probe import sniff
+from playground.media.probe import identify, is_image_format
 
 RGB = tuple[int, int, int]
 Rng = np.random.Generator
@@ -350,9 +350,7 @@ def reference_labels(paths: tuple[Path, ...]) -> list[str]:
     counts = {"Image": 0, "Video": 0}
     labels = []
     for path in paths:
-        with path.open("rb") as handle:
-            family = sniff(handle.read(64))
-        word = "Image" if family in {"png", "jpeg", "gif", "webp", "bmp", "tiff"} else "Video"
+        word = "Image" if is_image_format(identify(path)) else "Video"
         counts[word] += 1
         labels.append(f"{word} {counts[word]}")
     return labels

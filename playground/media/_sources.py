@@ -14,31 +14,17 @@ from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageOps
 
 from playground.media._yuv import Picture, even, frame_picture, new_frame, rgb_to_picture
-from playground.media.probe import MediaError, open_container, sniff
+from playground.media.probe import MediaError, identify, is_image_format, open_container
 
 # Transparent inputs are flattened onto a neutral dark grey, which reads well under the text bands.
 _MATTE = (40, 42, 48)
-_IMAGE_FAMILIES = {"png", "jpeg", "gif", "webp", "bmp", "tiff"}
 
 
 def load_still(path: Path) -> Image.Image:
     """An RGB picture from an image, or from a video's first frame."""
-    family = _family(path)
-    if family in _IMAGE_FAMILIES:
+    if is_image_format(identify(path)):
         return _load_image(path)
     return _first_video_frame(path)
-
-
-def _family(path: Path) -> str:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(64)
-    except OSError as exc:
-        raise MediaError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
-    family = sniff(head)
-    if family is None:
-        raise MediaError(f"{path.name} is not an image or a video the playground can read")
-    return family
 
 
 def _load_image(path: Path) -> Image.Image:
@@ -106,6 +92,8 @@ def video_ticks(path: Path, fps: int, *, loop: bool) -> Iterator[av.VideoFrame]:
 
     With loop the source starts over when it ends, forever; the caller stops when it has enough.
     """
+    if is_image_format(identify(path)):
+        raise MediaError(f"{path.name} is an image, not a video")
     while True:
         ticks = 0
         for frame in _one_pass(path, fps):

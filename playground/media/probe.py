@@ -75,11 +75,7 @@ def probe(path: Path) -> MediaInfo:
     """Identify a file by its content and read its size, geometry and length."""
     path = Path(path)
     size = _file_size(path)
-    with path.open("rb") as handle:
-        head = handle.read(_HEAD_BYTES)
-    family = sniff(head)
-    if family is None:
-        raise MediaError(f"{path.name} is not {_expected(path)}: {_describe_unknown(head)}")
+    family = identify(path)
     if family in _IMAGE_FORMATS:
         return _probe_image(path, size)
     return _probe_av(path, family, size)
@@ -91,6 +87,24 @@ def image_size(path: Path) -> tuple[int, int]:
     if info.kind != "image" or info.width is None or info.height is None:
         raise MediaError(f"{Path(path).name} is not an image: it holds {_KIND_WORDS[info.kind]}")
     return info.width, info.height
+
+
+def identify(path: Path) -> str:
+    """The format a file's content announces ('png', 'mp4', ...); MediaError if none or unreadable."""
+    _file_size(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise MediaError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+    family = sniff(head)
+    if family is None:
+        raise MediaError(f"{path.name} is not {_expected(path)}: {_describe_unknown(head)}")
+    return family
+
+
+def is_image_format(family: str) -> bool:
+    return family in _IMAGE_FORMATS
 
 
 def sniff(head: bytes) -> str | None:

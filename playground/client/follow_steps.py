@@ -1,0 +1,169 @@
+"""The steps after the create: poll to the end, then download and probe the video.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from playground.client.api import StatusRead
+from playground.client.errors import (
+    ApiRefused,
+    DeadlinePassed,
+    DownloadFailed,
+    PlaygroundError,
+    ResultExpired,
+    TaskFailed,
+)
+from playground.client.providers import has_token_usage
+from playground.client.run_state import CANCEL_TIMEOUT_S, Run, RunEvent, retry_line
+from playground.core.guidance import load_guidance
+from playground.core.polling import Observation, PollDeadline, StatusUpdate, is_terminal, watch
+
+if TYPE_CHECKING:
+    from playground.media.probe import MediaInfo
+
+async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]:
+    """Poll to a terminal state, then deliver the video or raise the task's failure."""
+    assert r.task_id is not None
+    task_id = r.task_id
+    last: list[StatusRead] = []
+
+    async def fetch() -> Observation:
+        read = await r.client.status(task_id)
+        last.append(read)
+        return Observation(read.task.state, read.task.progress, read.task.eta_s, read.poll_after_s, read)
+
+    async def cancel_remote() -> bool:
+        r.cancel_sent = True
+        try:
+            return await asyncio.wait_for(r.client.cancel(task_id), CANCEL_TIMEOUT_S)
+        except (PlaygroundError, TimeoutError):
+            return False
+
+    updates = watch(
+        fetch, clock=r.now, sleep=r.options.sleep, deadline_s=r.deadline_s, started_at=r.started_at,
+        initial=initial, schedule=r.options.schedule, cancel=cancel_remote,
+    )
+    try:
+        async for update in updates:
+            event = _on_update(r, update, last[-1] if last else None)
+            if event is not None:
+                yield event
+            if update.terminal:
+                break
+            if _cancel_requested(r):
+                yield r.emit(r.state, "cancel requested; asking the provider to cancel the task")
+                read = await _cancel_and_read(r, task_id, cancel_remote)
+                last.append(read)
+                if not is_terminal(read.task.state):
+                    raise TaskFailed(
+                        state="canceled", code=None, task_id=task_id, guidance=load_guidance().entry("task_canceled"),
+                        message="stopped following on request; the provider could not cancel it; it may still finish",
+                    )
+                break
+    except PollDeadline as exc:
+        raise DeadlinePassed(waited_s=exc.waited_s, cancelled=exc.cancelled, task_id=task_id) from None
+    except ApiRefused as exc:
+        if exc.status == 404 and last:
+            # The task was readable before and is gone now: it expired or was deleted.
+            raise TaskFailed(state="unknown", code=exc.code, message=exc.provider_message, task_id=task_id,
+                             guidance=load_guidance().for_task("unknown")) from exc
+        raise
+    finally:
+        await updates.aclose()
+    if not last:
+        return
+    async for event in _finish(r, last[-1]):
+        yield event
+
+
+async def _cancel_and_read(r: Run, task_id: str, cancel_remote: Callable[[], Awaitable[bool]]) -> StatusRead:
+    """Cancel on request: the task's state after asking (someone may have canceled it already)."""
+    read = await r.client.status(task_id)
+    if is_terminal(read.task.state):
+        return read
+    await cancel_remote()
+    return await r.client.status(task_id)
+
+
+def _cancel_requested(r: Run) -> bool:
+    record = r.ledger.get(r.run_id)
+    return bool(record and record.cancel_requested and not r.cancel_sent)
+
+
+def _on_update(r: Run, update: StatusUpdate, read: StatusRead | None) -> RunEvent | None:
+    r.poll_count = update.poll_count
+    r.progress = update.progress
+    columns: dict[str, Any] = {"poll_count": r.poll_count, "heartbeat_at": r.now()}
+    if read is not None and update.poll_count:
+        r.raw = read.raw
+        r.request_id = read.request_id or r.request_id
+        columns |= {"last_response": json.dumps(read.raw), "last_request_id": r.request_id}
+    notes = []
+    while not r.notes.empty():
+        notes.append(r.notes.get_nowait())
+    if update.terminal or (update.poll_count == 0 and not notes):
+        # The create answer was reported already; a terminal state is reported by what
+        # follows it (the download, or the failure with its guidance).
+        r.ledger.update(r.run_id, **columns)
+        return None
+    state = update.state
+    progress = f" {update.progress:.0f}%" if update.progress is not None else ""
+    after = f", next poll in {update.next_poll_s:.1f} s" if update.next_poll_s is not None else ""
+    text = f"{update.state}{progress} (poll {update.poll_count}{after})"
+    if notes:
+        text += "; " + "; ".join(retry_line(n) for n in notes)
+    return r.emit(state, text, next_poll_s=update.next_poll_s, columns=columns, retry=notes[-1] if notes else None)
+
+
+async def _finish(r: Run, read: StatusRead) -> AsyncIterator[RunEvent]:
+    task = read.task
+    if task.state == "succeeded":
+        if not task.video_url:
+            raise DownloadFailed("the task succeeded but its answer has no video URL")
+        async for event in deliver(r, task.video_url, task.expires_at, f"task {task.task_id} succeeded; "):
+            yield event
+        return
+    guidance = load_guidance()
+    charged = has_token_usage(read.raw)
+    entry = guidance.entry("task_charged_chat") if charged else guidance.for_task(task.state, task.error_code)
+    raise TaskFailed(state=task.state, code=task.error_code, message=task.error_message, task_id=task.task_id,
+                     guidance=entry, request_id=read.request_id)
+
+
+async def deliver(r: Run, url: str, expires_at: float | None, lead: str = "") -> AsyncIterator[RunEvent]:
+    """Download the result into the run's folder and prove it is a playable video."""
+    # PyAV loads slowly; only a run that reached its video needs it.
+    from playground.media.probe import MediaError, probe
+
+    path = r.out_dir / r.run_id / "video.mp4"
+    columns = {"result_url": url, "expires_at": expires_at}
+    yield r.emit("downloading", f"{lead}downloading the video to {path}", columns=columns)
+    try:
+        size = await r.client.download(url, path)
+    except DownloadFailed as exc:
+        if not isinstance(exc, ResultExpired) and expires_at is not None and expires_at < r.now():
+            raise ResultExpired(f"the result link expired at {_clock_text(expires_at)}: {exc.message}") from exc
+        raise
+    try:
+        info = await asyncio.to_thread(probe, path)
+    except MediaError as exc:
+        raise DownloadFailed(f"the downloaded file is not a playable video: {exc}") from None
+    if info.kind != "video":
+        raise DownloadFailed(f"the downloaded file is {info.kind}, not a video")
+    columns = {"result_path": str(path), "media_json": json.dumps(_media_dict(info)), "finished": 1}
+    yield r.emit("succeeded", f"video saved: {path} ({info.summary()}, {size} bytes)", video_path=path, media=info,
+                 columns=columns)
+
+
+def _media_dict(info: MediaInfo) -> dict[str, Any]:
+    names = ("kind", "format", "bytes", "width", "height", "duration_s", "fps", "codec", "frames")
+    return {k: getattr(info, k) for k in names}
+
+
+def _clock_text(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

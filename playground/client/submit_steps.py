@@ -1,0 +1,202 @@
+"""The steps before polling: validate, upload local files, record the run, and submit.
+
+A create whose answer was lost is never sent again: :func:`look_for_lost_task` searches the
+provider's task list for it instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from playground.client.api import RetryNote
+from playground.client.errors import (
+    InvalidRequest,
+    LocalFileNeedsUrl,
+    OutcomeUnknown,
+    PlaygroundError,
+)
+from playground.client.files import check_files, swap_in, swap_out
+from playground.client.ledger import RunRecord, this_owner
+from playground.client.providers import ProviderConfig, parse_time
+from playground.client.run_state import Run, RunEvent, retry_line
+from playground.core.profile import Profile, load_profile
+from playground.core.request import REQUEST_ADAPTER, VideoRequest
+from playground.core.rules import CheckOptions, check
+from playground.core.wire import parse, path_of, to_wire
+
+
+async def prepare_and_submit(
+    r: Run, request: VideoRequest | Mapping[str, Any], session_id: str | None
+) -> AsyncIterator[RunEvent]:
+    """Validate, upload local files, record the run, and send the create request."""
+    profile = r.options.profile or load_profile()
+    yield r.emit("validating", f"checking the request for {r.provider.describe()}")
+    raw, files, warnings, request_model = validate(request, r.provider, profile)
+    for line in warnings:
+        yield r.emit("validating", f"warning: {line}")
+    if files:
+        if r.provider.kind == "gateway":
+            names = ", ".join(f.original for f in files)
+            raise LocalFileNeedsUrl(f"this gateway takes media only by URL; give a public https:// URL for {names}")
+        problems = await asyncio.to_thread(check_files, files, profile)
+        if problems:
+            raise InvalidRequest(f"{len(problems)} problem(s) with local files", problems=problems)
+        model = to_wire("dashscope", request_model, profile)["model"]
+        urls: dict[str, str] = {}
+        for f in files:
+            yield r.emit("uploading", f"uploading {f.path.name}")
+            urls[f.placeholder] = await r.client.upload(f.path, model=str(model))
+        request_model = revalidate(swap_in(raw, urls), profile)
+    body = to_wire(r.provider.wire, request_model, profile)
+    r.wire_body = body
+    r.started_at = r.now()
+    record_row(r, session_id, request_model, state="submitting")
+    r.ledger.claim(r.run_id)
+    yield r.emit("submitting", f"sending the create request to {r.provider.describe()}")
+    async for event in submit(r):
+        yield event
+
+
+def validate(
+    request: VideoRequest | Mapping[str, Any], provider: ProviderConfig, profile: Profile
+) -> tuple[dict[str, Any], list[Any], list[str], VideoRequest]:
+    """The request model (local files replaced by placeholders), or InvalidRequest."""
+    if isinstance(request, BaseModel):
+        data: Mapping[str, Any] = request.model_dump(mode="json", exclude_none=True)
+    else:
+        data = request
+    swapped, files = swap_out(dict(data))
+    # Media already uploaded through DashScope's temporary storage arrive as oss:// keys.
+    options = CheckOptions(allow_oss_urls=provider.wire == "dashscope")
+    if "input" in swapped:
+        parsed = parse(swapped, profile, options=options)
+        lines, warnings = _split(parsed.all_problems(), parsed.format)
+        model = parsed.request if parsed.ok else None
+    else:
+        verdict = check(swapped, profile, options)
+        lines, warnings = _split(verdict.problems, provider.wire)
+        model = verdict.request if verdict.ok else None
+    if model is None:
+        raise InvalidRequest(f"the request has {len(lines) or 'some'} problem(s); nothing was sent", problems=lines)
+    return model.model_dump(mode="json", exclude_none=True), files, warnings, model
+
+
+def _split(problems: list[Any], fmt: Any) -> tuple[list[str], list[str]]:
+    errors = [p.line(path_of(fmt, p.loc)) for p in problems if p.severity == "error"]
+    warnings = [p.line(path_of(fmt, p.loc)) for p in problems if p.severity != "error"]
+    return errors, warnings
+
+
+def revalidate(data: Mapping[str, Any], profile: Profile) -> VideoRequest:
+    verdict = check(data, profile, CheckOptions(allow_oss_urls=True))
+    if verdict.request is None or not verdict.ok:
+        lines = [p.line(str(p.loc)) for p in verdict.problems if p.severity == "error"]
+        raise InvalidRequest("the request with uploaded URLs does not check out", problems=lines)
+    return verdict.request
+
+
+def record_row(r: Run, session_id: str | None, request_model: VideoRequest | None, *, state: str) -> None:
+    body_text = json.dumps(r.wire_body, sort_keys=True, ensure_ascii=False) if r.wire_body is not None else None
+    r.ledger.create(RunRecord(
+        run_id=r.run_id, created_at=r.started_at, updated_at=r.started_at, provider=r.provider.kind,
+        wire=r.provider.wire, base_url=r.provider.base_url, state=state, session_id=session_id,
+        scenario=r.provider.scenario,
+        request_json=REQUEST_ADAPTER.dump_json(request_model, exclude_none=True).decode() if request_model else None,
+        wire_body=body_text, body_hash=hashlib.sha256(body_text.encode()).hexdigest() if body_text else None,
+        task_id=r.task_id, out_dir=str(r.out_dir), deadline_s=r.deadline_s, owner=this_owner(),
+        heartbeat_at=r.started_at,
+    ))
+    r.recorded = True
+    r.state = state
+    r.timeline = [(state, r.started_at)]
+
+
+async def submit(r: Run) -> AsyncIterator[RunEvent]:
+    assert r.wire_body is not None
+    oss = "oss://" in json.dumps(r.wire_body)
+    call = asyncio.ensure_future(r.client.submit(r.wire_body, oss_resolve=oss))
+    try:
+        async for note in _notes_until(r, call):
+            yield r.emit("submitting", retry_line(note), retry=note)
+        submitted = call.result()
+    except OutcomeUnknown as exc:
+        async for event in look_for_lost_task(r, exc):
+            yield event
+        return
+    finally:
+        call.cancel()
+    r.task_id = submitted.task_id
+    r.request_id = submitted.request_id
+    r.raw = submitted.body
+    tries = f" after {submitted.attempts} attempts" if submitted.attempts > 1 else ""
+    yield r.emit(
+        "queued", f"task {submitted.task_id} created{tries} (request id {submitted.request_id or 'none'})",
+        columns={"task_id": submitted.task_id, "submit_request_id": submitted.request_id,
+                 "last_request_id": submitted.request_id, "last_response": json.dumps(submitted.body)},
+    )
+
+
+async def _notes_until(r: Run, call: asyncio.Future[Any]) -> AsyncIterator[RetryNote]:
+    """The retry notes the client posts while ``call`` runs."""
+    while not call.done():
+        getter = asyncio.ensure_future(r.notes.get())
+        try:
+            done, _ = await asyncio.wait({call, getter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            getter.cancel()
+        if getter in done:
+            yield getter.result()
+    while not r.notes.empty():
+        yield r.notes.get_nowait()
+
+
+async def look_for_lost_task(r: Run, exc: OutcomeUnknown) -> AsyncIterator[RunEvent]:
+    """After a lost create answer: find the task in the provider's list rather than resubmit."""
+    yield r.emit("submitting", "the create request's answer was lost; looking for the task instead of resubmitting")
+    found, note = await _search_task_list(r)
+    if found is None:
+        exc.facts["lookup"] = note
+        raise exc
+    r.task_id = found
+    yield r.emit("queued", f"found task {found} in the provider's task list; following it (not resubmitted)",
+                 columns={"task_id": found})
+
+
+async def _search_task_list(r: Run) -> tuple[str | None, str]:
+    if r.provider.wire != "dashscope":
+        return None, "This provider has no task list to search: check its console for a task created just now."
+    body = r.wire_body or {}
+    since = r.started_at
+    try:
+        listed = await r.client.list_tasks(
+            start=datetime.fromtimestamp(since - 60, UTC), end=datetime.fromtimestamp(r.now() + 60, UTC),
+            model=body.get("model"),
+        )
+    except PlaygroundError as failure:
+        return None, f"Searching the task list failed as well ({failure.message}); check the provider's console."
+    tracked = {rec.task_id for rec in r.ledger.runs(limit=500) if rec.task_id}
+    candidates = []
+    for item in listed:
+        created = parse_time(item.get("gmt_create") or item.get("submit_time"))
+        task_id = item.get("task_id")
+        if not isinstance(task_id, str) or task_id in tracked:
+            continue
+        if item.get("model_name") not in (None, body.get("model")):
+            continue
+        if created is not None and not since - 5 <= created <= r.now() + 5:
+            continue
+        candidates.append(task_id)
+    if len(candidates) == 1:
+        return candidates[0], ""
+    if not candidates:
+        return None, ("The task list shows no new task for this model since the request was sent. If the "
+                      "console shows none either, submitting again is safe.")
+    return None, (f"The task list shows {len(candidates)} possible tasks ({', '.join(candidates[:5])}); "
+                  "recover the right one with --recover TASK_ID.")
