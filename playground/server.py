@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -9,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from playground.core.profile import load_profile
-from playground.sandbox import SandboxConfig, create_sandbox
+from playground.sandbox import SandboxConfig, close_sandbox, create_sandbox
 from playground.settings import Settings
 from playground.ui.app import build_ui
 from playground.ui.services import Services
@@ -21,18 +25,40 @@ def local_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
+def browser_secret(data_dir: Path) -> str:
+    """The key that encrypts each browser's id in its storage; kept so ids survive restarts."""
+    path = data_dir / "browser-state.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32), "utf-8")
+        path.chmod(0o600)
+    return path.read_text("utf-8").strip()
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the whole application; nothing is started or bound here."""
     profile = load_profile(settings.profile)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="Wan 2.7 Video Playground", docs_url=None, redoc_url=None)
+    sandbox = create_sandbox(SandboxConfig.from_settings(settings))
+    services = Services(
+        settings, profile, f"{local_url(settings)}/sandbox", settings.data_dir, browser_secret(settings.data_dir)
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Runs left unfinished by a crash or a restart carry on before anyone asks.
+        resumed = await services.board.resume_unfinished(services.ledger(), settings)
+        if resumed:
+            print(f"resumed {len(resumed)} unfinished run(s)", flush=True)
+        yield
+        await close_sandbox(sandbox)
+
+    app = FastAPI(title="Wan 2.7 Video Playground", docs_url=None, redoc_url=None, lifespan=lifespan)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "provider": settings.provider, "profile": profile.name}
 
-    app.mount("/sandbox", create_sandbox(SandboxConfig.from_settings(settings)))
-    services = Services(settings, profile, f"{local_url(settings)}/sandbox", settings.data_dir)
+    app.mount("/sandbox", sandbox)
     demo = build_ui(services).queue(default_concurrency_limit=None)
     mounted: FastAPI = gr.mount_gradio_app(
         app,

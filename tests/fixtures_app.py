@@ -41,7 +41,7 @@ class RunningApp:
         return self.log.read_text(errors="replace")
 
 
-def start_app(data_dir: Path, *, delay_scale: float = 0.05, extra_env: dict[str, str] | None = None) -> RunningApp:
+def start_app(data_dir: Path, *, delay_scale: float = 0.3, extra_env: dict[str, str] | None = None) -> RunningApp:
     """Start `python app.py` on a free loopback port and wait until /healthz answers."""
     port = free_port()
     env = {
@@ -84,7 +84,7 @@ def stop_app(app: RunningApp) -> None:
 
 @pytest.fixture(scope="session")
 def playground_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """One `python app.py` for the session, with the sandbox's delays shortened."""
+    """One `python app.py` for the session; sandbox delays at 0.3 so every state is seen."""
     app = start_app(tmp_path_factory.mktemp("app-data"))
     yield app
     stop_app(app)

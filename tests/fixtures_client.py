@@ -121,17 +121,6 @@ def lossy_proxy(upstream: str, *, drop: Callable[[bytes], bool]) -> Iterator[str
         except OSError:
             writer.close()
             return
-        head = await reader.read(65536)
-        up_writer.write(head)
-        await up_writer.drain()
-        if drop(head):
-            # Let the upstream finish the work, read its answer, and never pass it on.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(up_reader.read(65536), 5)
-            writer.close()
-            up_writer.close()
-            return
-
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(Exception):
                 while data := await src.read(65536):
@@ -139,6 +128,20 @@ def lossy_proxy(upstream: str, *, drop: Callable[[bytes], bool]) -> Iterator[str
                     await dst.drain()
             with contextlib.suppress(Exception):
                 dst.close()
+
+        head = await reader.read(65536)
+        up_writer.write(head)
+        await up_writer.drain()
+        if drop(head):
+            # The rest of the request (its body may come in a later packet) still goes up; the
+            # upstream's answer is read, so the work is done, and never passed on.
+            upward = asyncio.ensure_future(pipe(reader, up_writer))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(up_reader.read(65536), 10)
+            upward.cancel()
+            writer.close()
+            up_writer.close()
+            return
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 

@@ -154,6 +154,21 @@ async def test_recover_follows_a_task_by_id(sandbox_base: str, ledger: Ledger, t
     assert record is not None and record.task_id == created.task_id and record.request_json is None
 
 
+async def test_an_explicit_deadline_on_resume_counts_from_now(sandbox_base: str, ledger: Ledger,
+                                                              tmp_path: Path) -> None:
+    """A run whose original deadline ran out while nobody watched can still be finished."""
+    provider = sandbox_provider(sandbox_base, "gateway")
+    stream = run(T2V, provider, ledger, tmp_path, deadline_s=60, options=options())
+    async for event in stream:
+        if event.state == "queued":
+            break
+    await stream.aclose()
+    (record,) = ledger.unfinished()
+    ledger.update(record.run_id, deadline_s=0.001)
+    events = await collect(resume(record.run_id, ledger, provider, deadline_s=60, options=options()))
+    assert events[-1].state == "succeeded"
+
+
 async def test_an_abandoned_stream_resumes_from_the_ledger(sandbox_base: str, ledger: Ledger, tmp_path: Path) -> None:
     """A browser refresh drops the stream; resume() finishes the same task, not a new one."""
     provider = sandbox_provider(sandbox_base, "gateway")

@@ -93,6 +93,9 @@ async def test_rate_limit_backs_off_honouring_retry_after(sandbox_base: str, led
     assert all(n is not None and n.wait_s == 1.0 and n.guidance_id == "rate_limited" for n in notes)
     assert events[-1].state == "succeeded"
     assert "after 3 attempts" in next(e.message for e in events if e.state == "queued")
+    # The ledger keeps each retry (with its refused request's id) in the run's history.
+    logged = [e.detail or "" for e in ledger.events(events[-1].run_id) if "retrying in 1.0 s" in (e.detail or "")]
+    assert len(logged) == 2 and all("request id" in line for line in logged)
 
 
 @pytest.mark.parametrize("wire", WIRES)

@@ -16,9 +16,11 @@ import pytest
 from PIL import Image
 
 from playground.core.profile import MediaLimit, load_profile
-from playground.media import MediaError, MediaInfo, RenderSpec, check_media, image_size, probe, render
 from playground.media._encode import encode_frames
+from playground.media._overlay import font, text_width, wrap
 from playground.media._yuv import new_frame, rgb_to_picture
+from playground.media.probe import MediaError, MediaInfo, check_media, image_size, probe
+from playground.media.render import RenderSpec, render
 from playground.media.samples import make_audio, make_image, make_video
 
 RGBArray = npt.NDArray[np.uint8]
@@ -294,6 +296,36 @@ def test_edit_with_references_renders(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     render(spec(mode="video-edit", source_video=source, references=refs), out)
     assert len(decode(out)) == 30
+
+
+@pytest.mark.parametrize("mode", ["text-to-video", "image-to-video", "reference-to-video", "video-edit"])
+def test_smallest_and_portrait_frames_render_in_every_mode(tmp_path: Path, mode: str) -> None:
+    """Every mode lays out at the smallest allowed size and in portrait without failing."""
+    picture = make_image(tmp_path / "p.png", 300, 400, seed=1)
+    clip = make_video(tmp_path / "c.mp4", 320, 240, 0.5)
+    inputs: dict[str, dict[str, object]] = {
+        "text-to-video": {},
+        "image-to-video": {"first_frame": picture, "last_frame": picture},
+        "reference-to-video": {"references": (picture,) * 5 + (clip,)},
+        "video-edit": {"source_video": clip, "references": (picture,) * 4},
+    }
+    for width, height in ((64, 64), (180, 320)):
+        out = tmp_path / f"{width}.mp4"
+        render(spec(mode=mode, width=width, height=height, duration_s=0.2, **inputs[mode]), out)
+        assert decode(out)[0].shape == (height, width, 3)
+
+
+def test_prompts_wrap_to_the_width_and_end_with_an_ellipsis() -> None:
+    """Long prompts wrap within the width, stop at the line limit and say they were cut."""
+    face = font(20)
+    lines = wrap("a quick brown fox " * 200, face, 300, 3)
+    assert len(lines) == 3
+    assert lines[-1].endswith("…")
+    assert all(text_width(line, face) <= 300 for line in lines)
+    unbroken = wrap("长" * 400, face, 200, 2)
+    assert len(unbroken) == 2
+    assert all(text_width(line, face) <= 200 for line in unbroken)
+    assert wrap("short", face, 300, 3) == ["short"]
 
 
 # ---------------------------------------------------------------- probe: good files

@@ -20,17 +20,27 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 import stamina
 
+from playground.client.answers import (
+    ErrorBody,
+    header_request_id,
+    poll_after_of,
+    preview,
+    read_error,
+    request_id_of,
+    retry_after_of,
+    task_list,
+    waits_text,
+    where_of,
+)
 from playground.client.errors import (
     ApiRefused,
     DownloadFailed,
@@ -102,14 +112,6 @@ class _Tries:
     waits: list[float] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _ErrorBody:
-    code: str | None
-    message: str
-    request_id: str | None
-    has_provider_error: bool
-
-
 class VideoClient:
     """Talks to one provider. Use as ``async with VideoClient(provider) as client: ...``."""
 
@@ -171,10 +173,10 @@ class VideoClient:
         if found is None:
             entry = self._guidance.entry("unexpected_response")
             raise OutcomeUnknown(
-                f"the create answer names no task id: {self._preview(response.text)}",
+                f"the create answer names no task id: {preview(response.text, self._secrets)}",
                 guidance=entry, attempts=tries.attempts, lookup="The answer could not be read, so the task may exist.",
             )
-        return Submitted(found[0], found[1], _request_id(answer, response), tries.attempts, answer)
+        return Submitted(found[0], found[1], request_id_of(answer, response), tries.attempts, answer)
 
     async def status(self, task_id: str) -> StatusRead:
         """Read a task's status once (with the table's retries for transient failures)."""
@@ -186,7 +188,7 @@ class VideoClient:
         task = read_task(self.provider.wire, answer, task_id)
         if task is None:
             raise self._refused_with("unexpected_response", response, tries, "the answer is not a task status")
-        return StatusRead(task, answer, _poll_after(response), _request_id(answer, response))
+        return StatusRead(task, answer, poll_after_of(response), request_id_of(answer, response))
 
     async def cancel(self, task_id: str) -> bool:
         """Ask the provider to cancel; False when it cannot (not queued, or no cancel route)."""
@@ -216,7 +218,7 @@ class VideoClient:
             tries, lambda: self._http.build_request("GET", url, params=params, headers=self._api_headers())
         )
         answer = self._json_or_refuse(response, tries)
-        return _task_list(answer)
+        return task_list(answer)
 
     async def upload(self, path: Path, *, model: str) -> str:
         """Put a local file where the provider can read it; the URL (or oss:// key) to send."""
@@ -259,7 +261,7 @@ class VideoClient:
                     return await self._once(tries, build())
         except (ApiRefused, TransportFailed) as exc:
             exc.attempts = tries.attempts
-            exc.facts.update(attempts=tries.attempts, waits=_waits(tries.waits))
+            exc.facts.update(attempts=tries.attempts, waits=waits_text(tries.waits))
             if tries.op == "create" and exc.guidance.retry.on_create == "outcome_unknown":
                 raise self._outcome_unknown(exc, tries) from exc
             raise
@@ -305,60 +307,31 @@ class VideoClient:
             kind, what = "timeout", "no answer in time"
         else:
             kind, what = "dropped", "the connection dropped before the answer was complete"
-        where = _where(exc)
+        where = where_of(exc)
         detail = scrub(str(exc) or type(exc).__name__, self._secrets)
         entry = self._guidance.for_transport(kind)
         return TransportFailed(f"{what} ({where}: {detail})", reason=kind, guidance=entry, attempts=tries.attempts)
 
-    def _read_error(self, response: httpx.Response) -> _ErrorBody:
-        header_id = _header_request_id(response)
-        text = response.text
-        if not text.strip():
-            return _ErrorBody(None, "the answer had an empty body", header_id, False)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            stripped = text.lstrip().lower()
-            if stripped.startswith(("<!doctype html", "<html")) or "<body" in stripped[:2000]:
-                title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-                name = title.group(1).strip() if title else "no title"
-                message = f"the answer is an HTML page ({name[:80]}), not the API's JSON"
-                return _ErrorBody(None, message, header_id, False)
-            return _ErrorBody(None, f"the answer is not readable JSON: {self._preview(text)}", header_id, False)
-        if not isinstance(data, dict):
-            return _ErrorBody(None, f"the answer is JSON but not an object: {self._preview(text)}", header_id, False)
-        error = data.get("error")
-        if isinstance(error, dict):
-            code = _text(error.get("code")) or _text(error.get("type"))
-            message = _text(error.get("message")) or "(no message)"
-        else:
-            code = _text(data.get("code"))
-            said = (data.get("message"), data.get("msg"), data.get("detail"), error)
-            message = next((t for t in map(_text, said) if t), "")
-        has_error = bool(code or message)
-        request_id = _text(data.get("request_id")) or header_id
-        return _ErrorBody(code, scrub(message or "(no message)", self._secrets), request_id, has_error)
-
     def _refusal(self, response: httpx.Response, tries: _Tries) -> ApiRefused:
-        body = self._read_error(response)
+        body = read_error(response, self._secrets)
         status = response.status_code
         entry = self._guidance.for_refusal(
             status, body.code, body.message, wire=self.provider.wire, has_provider_error=body.has_provider_error
         )
-        return self._refused(entry, status, body, tries, _retry_after(response))
+        return self._refused(entry, status, body, tries, retry_after_of(response))
 
     def _refused(
-        self, entry: Entry, status: int, body: _ErrorBody, tries: _Tries, retry_after: float | None = None
+        self, entry: Entry, status: int, body: ErrorBody, tries: _Tries, retry_after: float | None = None
     ) -> ApiRefused:
         cls = refusal_class(status, entry.id)
         return cls(
             status=status, code=body.code, message=body.message, request_id=body.request_id,
             provider=self.provider.kind, guidance=entry, retry_after_s=retry_after, attempts=tries.attempts,
-            waits=_waits(tries.waits),
+            waits=waits_text(tries.waits),
         )
 
     def _refused_with(self, entry_id: str, response: httpx.Response, tries: _Tries, message: str) -> ApiRefused:
-        body = _ErrorBody(None, message, _header_request_id(response), False)
+        body = ErrorBody(None, message, header_request_id(response), False)
         return self._refused(self._guidance.entry(entry_id), response.status_code, body, tries)
 
     def _json_or_refuse(self, response: httpx.Response, tries: _Tries) -> dict[str, Any]:
@@ -368,7 +341,7 @@ class VideoClient:
             data = None
         if isinstance(data, dict):
             return data
-        body = self._read_error(response)
+        body = read_error(response, self._secrets)
         refusal = self._refused(self._guidance.entry("unexpected_response"), response.status_code, body, tries)
         if tries.op == "create":
             raise self._outcome_unknown(refusal, tries)
@@ -380,11 +353,6 @@ class VideoClient:
             attempts=tries.attempts,
             lookup="The task may exist; the playground looks for it instead of sending the request again.",
         )
-
-    def _preview(self, text: str) -> str:
-        flat = " ".join(text.split())
-        short = flat[:_BODY_PREVIEW] + ("..." if len(flat) > _BODY_PREVIEW else "")
-        return repr(scrub(short, self._secrets))
 
     # -- files -------------------------------------------------------------------------------
 
@@ -469,77 +437,3 @@ class VideoClient:
         finally:
             partial.unlink(missing_ok=True)
         return written
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _waits(waits: list[float]) -> str:
-    return ", ".join(f"{w:.1f} s" for w in waits) if waits else "none"
-
-
-def _where(exc: httpx.HTTPError) -> str:
-    try:
-        request = exc.request
-    except RuntimeError:
-        return "request"
-    return f"{request.method} {request.url.copy_with(query=None)}"
-
-
-def _header_request_id(response: httpx.Response) -> str | None:
-    for name in ("x-request-id", "x-dashscope-request-id", "x-acs-request-id", "request-id", "x-oss-request-id"):
-        if name in response.headers:
-            return response.headers[name]
-    return None
-
-
-def _request_id(body: Mapping[str, Any], response: httpx.Response) -> str | None:
-    return _text(body.get("request_id")) or _header_request_id(response)
-
-
-def _seconds_header(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(moment.tzinfo)).total_seconds())
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    ms = response.headers.get("retry-after-ms")
-    if ms is not None:
-        value = _seconds_header(ms)
-        return value / 1000 if value is not None else None
-    return _seconds_header(response.headers.get("retry-after"))
-
-
-def _poll_after(response: httpx.Response) -> float | None:
-    for name in ("openai-poll-after-ms", "x-sandbox-poll-after-ms", "x-poll-after-ms", "poll-after-ms"):
-        value = _seconds_header(response.headers.get(name))
-        if value is not None:
-            return value / 1000
-    # On a status answer (not an error), Retry-After means "ask again then".
-    return _seconds_header(response.headers.get("retry-after"))
-
-
-def _task_list(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    for holder in (answer, answer.get("output"), answer.get("data")):
-        if isinstance(holder, list):
-            return [t for t in holder if isinstance(t, dict)]
-        if isinstance(holder, dict):
-            for key in ("data", "tasks", "items", "list"):
-                items = holder.get(key)
-                if isinstance(items, list):
-                    return [t for t in items if isinstance(t, dict)]
-    return []

@@ -56,7 +56,7 @@ async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]
             if update.terminal:
                 break
             if _cancel_requested(r):
-                yield r.emit(r.state, "cancel requested; asking the provider to cancel the task")
+                yield r.emit(r.state, "cancel requested; asking the provider to cancel the task", log=True)
                 read = await _cancel_and_read(r, task_id, cancel_remote)
                 last.append(read)
                 if not is_terminal(read.task.state):

@@ -118,15 +118,17 @@ class Run:
         return self.options.clock()
 
     def emit(self, state: str, message: str, **extra: Any) -> RunEvent:
-        """An event; a new state is also written to the ledger's history."""
+        """An event; a new state (or a retry, or anything marked ``log=True``) also goes into
+        the ledger's history, so the guidance shown along the way is kept."""
         now = self.now()
         changed = state != self.state or not self.timeline
         self.state = state
         if changed:
             self.timeline.append((state, now))
         columns = extra.pop("columns", {})
+        log = extra.pop("log", False) or extra.get("retry") is not None
         if self.recorded:
-            if changed:
+            if changed or log:
                 self.ledger.event(self.run_id, state, at=now, detail=message, request_id=self.request_id, **columns)
             elif columns:
                 self.ledger.update(self.run_id, **columns)

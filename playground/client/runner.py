@@ -92,14 +92,22 @@ async def resume(
     deadline_s: float | None = None,
     options: RunOptions | None = None,
 ) -> AsyncGenerator[RunEvent, None]:
-    """Pick an unfinished run up where it stopped (``provider`` supplies today's key)."""
+    """Pick an unfinished run up where it stopped (``provider`` supplies today's key).
+
+    Elapsed time counts from the original submit; so does the deadline, unless ``deadline_s``
+    is given, which then allows that many more seconds from now.
+    """
     record = ledger.get(run_id)
     if record is None:
         raise KeyError(f"no run {run_id} in the ledger")
     opts = options or RunOptions()
     folder = out_dir or Path(record.out_dir or ".")
-    r = _new_run(run_id, ledger, provider, folder, deadline_s or record.deadline_s or 900.0, opts)
+    r = _new_run(run_id, ledger, provider, folder, record.deadline_s or 900.0, opts)
     _load(r, record)
+    if deadline_s is not None:
+        # An explicit deadline on resume counts from now: whoever resumes wants the video, even
+        # if the original deadline ran out while the playground was down.
+        r.deadline_s = max(0.0, r.now() - r.started_at) + deadline_s
     if record.finished and record.state not in RESUMABLE_STATES:
         await r.client.aclose()
         yield r.emit(record.state, f"already ended: {record.error_text or record.state}")

@@ -1,11 +1,11 @@
 """Media: the only place that renders stand-in videos and looks inside media files.
 
-``render`` writes an H.264 MP4 that shows a request (mode, settings, prompt and inputs);
-``probe`` says what a file really holds and ``check_media`` judges it against a profile's limits.
-Test and example files come from ``playground.media.samples``.
+* ``playground.media.render``: ``RenderSpec`` and ``render``, an H.264 MP4 showing a request
+  (mode, settings, prompt and inputs);
+* ``playground.media.probe``: ``probe`` says what a file really holds, ``check_media`` judges it
+  against a profile's limits, ``MediaError`` explains a file that cannot be used;
+* ``playground.media.samples``: small generated files for tests and examples.
+
+Nothing is re-exported here: a package attribute named ``render`` or ``probe`` would hide the
+module of the same name from ``import playground.media.render`` and from ``mock.patch``.
 """
-
-from playground.media.probe import MediaError, MediaInfo, check_media, image_size, probe
-from playground.media.render import RenderSpec, render
-
-__all__ = ["MediaError", "MediaInfo", "RenderSpec", "check_media", "image_size", "probe", "render"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,12 +22,20 @@ _LIMITED_RANGE = 1
 
 
 def encode_frames(
-    frames: Iterable[av.VideoFrame], path: Path, width: int, height: int, fps: int, *, container: str = "mp4"
+    frames: Iterable[av.VideoFrame],
+    path: Path,
+    width: int,
+    height: int,
+    fps: int,
+    *,
+    container: str = "mp4",
+    done: Callable[[av.VideoFrame], None] | None = None,
 ) -> int:
     """Encode yuv420p frames into H.264 in an MP4 (or MOV) at exactly fps, index at the front.
 
-    Returns the number of frames written. ``path`` is written in place; callers that need an
-    atomic result write to a temporary name and rename.
+    Returns the number of frames written. ``done`` receives each frame once the encoder has
+    returned from it (for reuse). ``path`` is written in place; callers that need an atomic
+    result write to a temporary name and rename.
     """
     options = {"movflags": "+faststart", "video_track_timescale": str(fps)}
     count = 0
@@ -50,5 +58,7 @@ def encode_frames(
             frame.time_base = time_base
             output.mux(stream.encode(frame))
             count += 1
+            if done is not None:
+                done(frame)
         output.mux(stream.encode(None))
     return count

@@ -23,13 +23,13 @@ from playground.media._overlay import font
 from playground.media._sources import cover, cover_picture, fit_frame, load_still, scale, video_ticks
 from playground.media._yuv import (
     CrossFade,
+    FramePool,
     Picture,
     Sprite,
     even,
     frame_picture,
-    new_frame,
     picture_to_frame,
-    rgb_to_picture,
+    to_yuv,
 )
 from playground.media.probe import identify, is_image_format
 
@@ -78,10 +78,21 @@ def smoothstep(x: float) -> float:
 def backdrop(
     width: int, height: int, colours: tuple[RGB, RGB, RGB], period: int | None = None
 ) -> npt.NDArray[np.uint8]:
-    """Soft diagonal colour bands repeating every `period` pixels across (default: the width).
+    """Soft diagonal colour bands repeating every `period` pixels across (default: the width), as RGB."""
+    small = Image.fromarray(_backdrop_small(width, height, colours, period))
+    return np.asarray(small.resize((width, height), Image.Resampling.BILINEAR))
 
-    The field is smooth, so it is computed at a quarter of the size and scaled up.
-    """
+
+def backdrop_picture(width: int, height: int, colours: tuple[RGB, RGB, RGB], period: int | None = None) -> Picture:
+    """The same bands straight to YUV: FFmpeg scales and converts in one pass."""
+    small = av.VideoFrame.from_ndarray(_backdrop_small(width, height, colours, period), format="rgb24")
+    return frame_picture(to_yuv(small, width, height))
+
+
+def _backdrop_small(
+    width: int, height: int, colours: tuple[RGB, RGB, RGB], period: int | None
+) -> npt.NDArray[np.uint8]:
+    # The field is smooth, so it is computed at a quarter of the size and scaled up.
     small_w, small_h = max(2, width // 4), max(2, height // 4)
     x = np.arange(small_w, dtype=np.float32)[None, :] * (2 * math.pi * width / (period or width) / small_w)
     y = np.linspace(0.0, 1.0, small_h, dtype=np.float32)[:, None]
@@ -92,24 +103,25 @@ def backdrop(
         mix += weight[..., None] * np.asarray(colour, dtype=np.float32)
     shade = 0.55 + 0.45 * np.sin(math.pi * (0.15 + 0.85 * y))
     mix *= (shade / 1.5)[..., None]
-    small = Image.fromarray(np.clip(mix, 0, 255).astype(np.uint8))
-    return np.asarray(small.resize((width, height), Image.Resampling.BILINEAR))
+    return np.clip(mix, 0, 255).astype(np.uint8)
 
 
 class DriftScene(Scene):
     """Text-to-video: a scrolling colour field with soft orbs gliding over it."""
 
-    def __init__(self, width: int, height: int, fps: int, colours: Palette, rng: Rng) -> None:
+    def __init__(self, pool: FramePool, fps: int, colours: Palette, rng: Rng) -> None:
+        width, height = pool.size
+        self._pool = pool
         self._size = (width, height)
         self._fps = fps
         # Two periods side by side: any window `width` wide is a plain slice, no wrap-around.
-        self._field = rgb_to_picture(backdrop(2 * width, height, colours.colours, period=width))
+        self._field = backdrop_picture(2 * width, height, colours.colours, period=width)
         self._speed = 2 * int(rng.integers(1, 3))
         self._orbs = [_Orb.make(width, height, colour, rng) for colour in (*colours.colours, colours.accent)]
 
     def frame(self, index: int) -> av.VideoFrame:
         width, height = self._size
-        out, target = new_frame(width, height)
+        out, target = self._pool.take()
         offset = (index * self._speed) % width
         self._field.crop(offset, 0, width, height).copy_into(target)
         seconds = index / self._fps
@@ -165,13 +177,20 @@ def _orb_rgba(radius: int, colour: RGB) -> npt.NDArray[np.uint8]:
 class KenBurnsScene(Scene):
     """Image-to-video: the picture, first whole, then slowly zooming in and drifting aside."""
 
-    def __init__(self, image: Image.Image, width: int, height: int, count: int, rng: Rng) -> None:
+    def __init__(self, image: Image.Image, pool: FramePool, count: int, rng: Rng) -> None:
+        width, height = pool.size
+        self._pool = pool
         self._size = (width, height)
-        self._source = cover_picture(image, even(width * _ZOOM), even(height * _ZOOM))
+        self._source = cover_picture(image, *self.source_size(width, height))
         self._count = count
         angle = float(rng.uniform(0, 2 * math.pi))
         self._drift = (math.cos(angle) * 0.9, math.sin(angle) * 0.9)
         self._scaler = VideoReformatter()
+
+    @staticmethod
+    def source_size(width: int, height: int) -> tuple[int, int]:
+        """The enlarged picture the zoom crops from; at full zoom a crop is shown at 1:1."""
+        return even(width * _ZOOM), even(height * _ZOOM)
 
     def box(self, index: int) -> tuple[int, int, int, int]:
         """The region of the enlarged picture shown at this index: x, y, width, height."""
@@ -189,7 +208,9 @@ class KenBurnsScene(Scene):
     def frame(self, index: int) -> av.VideoFrame:
         region = self._source.crop(*self.box(index))
         if (region.width, region.height) == self._size:
-            return picture_to_frame(region)
+            out, target = self._pool.take()
+            region.copy_into(target)
+            return out
         width, height = self._size
         return scale(self._scaler, picture_to_frame(region), width, height)
 
@@ -217,8 +238,8 @@ class FadeScene(Scene):
 class ClipScene(Scene):
     """Image-to-video from a first clip: the clip's own frames, then a slow zoom on its last one."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: int, count: int, rng: Rng) -> None:
-        self._size = (width, height)
+    def __init__(self, path: Path, pool: FramePool, fps: int, count: int, rng: Rng) -> None:
+        self._pool = pool
         self._count = count
         self._ticks: Iterator[av.VideoFrame] = video_ticks(path, fps, loop=False)
         self._last: av.VideoFrame | None = None
@@ -233,15 +254,14 @@ class ClipScene(Scene):
             if source is not None:
                 self._last = source
                 self._clip_frames = index + 1
-                return fit_frame(self._scaler, source, *self._size)
+                return fit_frame(self._scaler, source, self._pool)
             self._rest = self._continue()
         return self._rest.frame(index - self._clip_frames)
 
     def _continue(self) -> Scene:
         assert self._last is not None, "video_ticks yields at least one frame or raises"
         still = Image.fromarray(self._last.to_ndarray(format="rgb24"))
-        width, height = self._size
-        return KenBurnsScene(still, width, height, self._count - self._clip_frames, self._rng)
+        return KenBurnsScene(still, self._pool, self._count - self._clip_frames, self._rng)
 
     def close(self) -> None:
         close = getattr(self._ticks, "close", None)
@@ -253,16 +273,17 @@ class EditScene(Scene):
     """Video edit: the source's frames, looped or cut to length, with hue and tint shifted."""
 
     def __init__(
-        self, path: Path, width: int, height: int, fps: int, rng: Rng, thumbnails: list[tuple[int, int, Sprite]]
+        self, path: Path, pool: FramePool, fps: int, rng: Rng, thumbnails: list[tuple[int, int, Sprite]]
     ) -> None:
-        self._size = (width, height)
+        width, height = pool.size
+        self._pool = pool
         self._ticks: Iterator[av.VideoFrame] = video_ticks(path, fps, loop=True)
         self._recolour = Recolour(width // 2, height // 2, rng)
         self._thumbnails = thumbnails
         self._scaler = VideoReformatter()
 
     def frame(self, index: int) -> av.VideoFrame:
-        out = fit_frame(self._scaler, next(self._ticks), *self._size)
+        out = fit_frame(self._scaler, next(self._ticks), self._pool)
         picture = frame_picture(out)
         self._recolour.apply(picture)
         for left, top, sprite in self._thumbnails:
@@ -314,13 +335,14 @@ class Recolour:
 class CardsScene(Scene):
     """Reference-to-video: each reference as a labelled card, gently floating over a backdrop."""
 
-    def __init__(self, background: Picture, cards: list[_Card], fps: int) -> None:
+    def __init__(self, pool: FramePool, background: Picture, cards: list[_Card], fps: int) -> None:
+        self._pool = pool
         self._background = background
         self._cards = cards
         self._fps = fps
 
     def frame(self, index: int) -> av.VideoFrame:
-        out, target = new_frame(self._background.width, self._background.height)
+        out, target = self._pool.take()
         self._background.copy_into(target)
         seconds = index / self._fps
         for card in self._cards:
@@ -379,7 +401,8 @@ def build_cards(
     count = len(paths)
     columns, rows = _grid(count, width, height)
     cell_w, cell_h = width / columns, height / rows
-    card_w = even(min(cell_w * 0.8, cell_h * 0.8 * 0.75))
+    # A floor keeps the border, picture and label strip drawable in tiny frames.
+    card_w = max(12, even(min(cell_w * 0.8, cell_h * 0.8 * 0.75)))
     card_h = even(card_w / 0.75)
     labels = reference_labels(paths)
     cards = []
@@ -389,7 +412,7 @@ def build_cards(
         # Centre short last rows instead of leaving them flush left.
         x = left + (width - in_row * cell_w) / 2 + (column + 0.5) * cell_w - card_w / 2
         y = top + (row + 0.5) * cell_h - card_h / 2
-        sprite = Sprite(card_rgba(load_still(path), card_w, card_h, label, accent))
+        sprite = Sprite(card_rgba(load_still(path, at_least=(card_w, card_h)), card_w, card_h, label, accent))
         cards.append(
             _Card(
                 sprite=sprite,
@@ -397,7 +420,7 @@ def build_cards(
                 sway=((cell_w - card_w) * 0.4, (cell_h - card_h) * 0.4 + card_h * 0.04),
                 period=(float(rng.uniform(3.5, 6.0)), float(rng.uniform(2.2, 3.6))),
                 phase=(float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(0, 2 * math.pi))),
-                limit=(frame[0] - card_w, frame[1] - card_h),
+                limit=(max(0, frame[0] - card_w), max(0, frame[1] - card_h)),
             )
         )
     return cards
@@ -431,6 +454,7 @@ def thumbnails(
     labels = reference_labels(paths)
     placed = []
     for number in range(fitting):
-        sprite = Sprite(card_rgba(load_still(paths[number]), card_w, card_h, labels[number], accent))
+        still = load_still(paths[number], at_least=(card_w, card_h))
+        sprite = Sprite(card_rgba(still, card_w, card_h, labels[number], accent))
         placed.append((start + number * (card_w + gap), even(bottom - card_h - gap), sprite))
     return placed

@@ -7,6 +7,7 @@ matrix the output stream is tagged with.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import av
@@ -63,13 +64,19 @@ def rgb_to_picture(rgb: npt.NDArray[np.uint8]) -> Picture:
     if height % 2 or width % 2:
         raise ValueError(f"a picture of {width}x{height} cannot be stored as 4:2:0; sides must be even")
     source = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-    converted = source.reformat(
+    return frame_picture(to_yuv(source, width, height))
+
+
+def to_yuv(rgb: av.VideoFrame, width: int, height: int) -> av.VideoFrame:
+    """An RGB frame scaled to width x height and converted with the matrix the stream is tagged with."""
+    return rgb.reformat(
+        width=width,
+        height=height,
         format="yuv420p",
         dst_colorspace=Colorspace.ITU709,
         dst_color_range=ColorRange.MPEG,
-        interpolation="AREA",
+        interpolation="AREA" if (width, height) == (rgb.width, rgb.height) else "BILINEAR",
     )
-    return frame_picture(converted)
 
 
 def rgb_colour_to_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -95,6 +102,38 @@ def frame_picture(frame: av.VideoFrame, *, writable: bool = True) -> Picture:
         rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
         planes.append(rows[:h, :w])
     return Picture(planes[0], planes[1], planes[2])
+
+
+class FramePool:
+    """Output-size frames handed back after encoding, so drawing reuses memory already mapped.
+
+    Filling a freshly allocated 1080P frame costs more in page faults than the copy itself.
+    Frames come back only after the encoder has returned from them, and frame_picture's
+    make_writable still copies if an encoder kept a reference, so reuse never alters a frame
+    that is still wanted. Safe to share between the drawing and the encoding thread.
+    """
+
+    def __init__(self, width: int, height: int, keep: int = 12) -> None:
+        self._size = (width, height)
+        self._keep = keep
+        self._free: deque[av.VideoFrame] = deque()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._size
+
+    def take(self) -> tuple[av.VideoFrame, Picture]:
+        """A frame and writable views of it; it may hold an old picture, so overwrite every pixel."""
+        try:
+            frame = self._free.pop()
+        except IndexError:
+            frame = av.VideoFrame(self._size[0], self._size[1], "yuv420p")
+        return frame, frame_picture(frame)
+
+    def give_back(self, frame: av.VideoFrame) -> None:
+        fits = (frame.width, frame.height) == self._size and frame.format.name == "yuv420p"
+        if fits and len(self._free) < self._keep:
+            self._free.append(frame)
 
 
 def picture_to_frame(picture: Picture) -> av.VideoFrame:
@@ -139,8 +178,8 @@ class _Layer:
     def blend(self, plane: Plane) -> None:
         np.multiply(plane, self.keep, out=self.scratch)
         np.add(self.scratch, self.pre, out=self.scratch)
-        np.right_shift(self.scratch, 8, out=self.scratch)
-        np.copyto(plane, self.scratch, casting="unsafe")
+        # The result is at most 255 by construction, so the narrowing write is exact.
+        np.right_shift(self.scratch, 8, out=plane, casting="unsafe")
 
 
 class CrossFade:
@@ -164,5 +203,5 @@ class CrossFade:
             np.subtract(goal, plane, out=scratch)
             np.multiply(scratch, level, out=scratch)
             np.right_shift(scratch, 7, out=scratch)
-            np.add(scratch, plane, out=scratch)
-            np.copyto(plane, scratch, casting="unsafe")
+            # plane + a fraction of (goal - plane) stays between the two, so it fits in uint8.
+            np.add(scratch, plane, out=plane, casting="unsafe")

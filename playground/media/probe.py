@@ -36,6 +36,8 @@ _SUFFIX_KINDS = {
 }
 _KIND_WORDS: dict[str, str] = {"image": "an image", "video": "a video", "audio": "an audio file"}
 _HEAD_BYTES = 4096
+# The sizes a BMP's second header can have; "BM" alone also starts plenty of text files.
+_BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 # Container timestamps are rounded; a clip cut at exactly 2 s may read as 1.9995 s.
 _SLACK_S = 0.001
 
@@ -74,8 +76,8 @@ class MediaInfo:
 def probe(path: Path) -> MediaInfo:
     """Identify a file by its content and read its size, geometry and length."""
     path = Path(path)
-    size = _file_size(path)
     family = identify(path)
+    size = path.stat().st_size
     if family in _IMAGE_FORMATS:
         return _probe_image(path, size)
     return _probe_av(path, family, size)
@@ -91,6 +93,7 @@ def image_size(path: Path) -> tuple[int, int]:
 
 def identify(path: Path) -> str:
     """The format a file's content announces ('png', 'mp4', ...); MediaError if none or unreadable."""
+    path = Path(path)
     _file_size(path)
     try:
         with path.open("rb") as handle:
@@ -104,6 +107,7 @@ def identify(path: Path) -> str:
 
 
 def is_image_format(family: str) -> bool:
+    """Whether a format from identify() is a still picture (read by Pillow, not FFmpeg)."""
     return family in _IMAGE_FORMATS
 
 
@@ -115,7 +119,7 @@ def sniff(head: bytes) -> str | None:
         return "jpeg"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
-    if head.startswith(b"BM") and len(head) >= 26:
+    if head.startswith(b"BM") and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
         return "bmp"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return "tiff"

@@ -32,16 +32,17 @@ from playground.media._scenes import (
     Palette,
     Rng,
     Scene,
-    backdrop,
+    backdrop_picture,
     build_cards,
     palette,
     thumbnails,
 )
 from playground.media._sources import cover, cover_picture, load_still
-from playground.media._yuv import Picture, frame_picture, rgb_to_picture
+from playground.media._yuv import FramePool, Picture, frame_picture, rgb_to_picture
 from playground.media.probe import probe
 
-_MIN_SIDE = 16
+# Room for the title and prompt bands with a picture between them; documented sizes are far larger.
+_MIN_SIDE = 64
 _MAX_FPS = 240
 # References sit on their backdrop picture dimmed, so the cards read as the subject.
 _BACKDROP_DIM = 0.6
@@ -113,12 +114,13 @@ def render(spec: RenderSpec, out: Path) -> None:
     handle, name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".mp4.part", dir=out.parent)
     os.close(handle)
     partial = Path(name)
+    pool = FramePool(spec.width, spec.height)
     try:
         with (
-            closing(choose_scene(spec, overlay, colours, rng)) as scene,
+            closing(choose_scene(spec, overlay, colours, rng, pool)) as scene,
             prefetched(frames(scene, overlay, spec.frame_count)) as ready,
         ):
-            encode_frames(ready, partial, spec.width, spec.height, spec.fps)
+            encode_frames(ready, partial, spec.width, spec.height, spec.fps, done=pool.give_back)
         partial.replace(out)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -133,30 +135,31 @@ def frames(scene: Scene, overlay: Overlay, count: int) -> Iterator[av.VideoFrame
         yield frame
 
 
-def choose_scene(spec: RenderSpec, overlay: Overlay, colours: Palette, rng: Rng) -> Scene:
+def choose_scene(spec: RenderSpec, overlay: Overlay, colours: Palette, rng: Rng, pool: FramePool) -> Scene:
     """Pick the scene from the inputs present, most specific first."""
     width, height, count = spec.width, spec.height, spec.frame_count
     if spec.source_video is not None:
         corner = thumbnails(spec.references, width, height, overlay.caption_top, colours.accent)
-        return EditScene(spec.source_video, width, height, spec.fps, rng, corner)
+        return EditScene(spec.source_video, pool, spec.fps, rng, corner)
     if spec.references:
         area = (0, overlay.title_height, width, overlay.caption_top - overlay.title_height)
         cards = build_cards(spec.references, (width, height), area, colours.accent, rng)
-        return CardsScene(_card_backdrop(spec, colours), cards, spec.fps)
+        return CardsScene(pool, _card_backdrop(spec, colours), cards, spec.fps)
     base: Scene
     fade_start = count // 2
     if spec.first_clip is not None:
-        base = ClipScene(spec.first_clip, width, height, spec.fps, count, rng)
+        base = ClipScene(spec.first_clip, pool, spec.fps, count, rng)
         clip_frames = _clip_frames(spec.first_clip, spec.fps)
         if clip_frames < count:
             fade_start = max(fade_start, clip_frames)
     elif spec.first_frame is not None:
-        base = KenBurnsScene(load_still(spec.first_frame), width, height, count, rng)
+        still = load_still(spec.first_frame, at_least=KenBurnsScene.source_size(width, height))
+        base = KenBurnsScene(still, pool, count, rng)
     else:
-        base = DriftScene(width, height, spec.fps, colours, rng)
+        base = DriftScene(pool, spec.fps, colours, rng)
     if spec.last_frame is None:
         return base
-    end = cover_picture(load_still(spec.last_frame), width, height)
+    end = cover_picture(load_still(spec.last_frame, at_least=(width, height)), width, height)
     return FadeScene(base, end, fade_start, count)
 
 
@@ -167,6 +170,7 @@ def _clip_frames(path: Path, fps: int) -> int:
 
 def _card_backdrop(spec: RenderSpec, colours: Palette) -> Picture:
     if spec.first_frame is None:
-        return rgb_to_picture(backdrop(spec.width, spec.height, colours.colours))
-    picture = np.asarray(cover(load_still(spec.first_frame), spec.width, spec.height), dtype=np.float32)
+        return backdrop_picture(spec.width, spec.height, colours.colours)
+    still = load_still(spec.first_frame, at_least=(spec.width, spec.height))
+    picture = np.asarray(cover(still, spec.width, spec.height), dtype=np.float32)
     return rgb_to_picture((picture * _BACKDROP_DIM).astype(np.uint8))

@@ -24,13 +24,16 @@ DEFAULT_PORT = 7861  # next to the playground's 7860, so both can run at once
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
-    parser.add_argument("--delay-scale", type=float, dest="sandbox_delay_scale",
-                        help="multiply the artificial queue/run delays: 0 = none, 1 = realistic (default)")
-    parser.add_argument("--ttl-s", type=float, dest="sandbox_ttl_s", help="keep results and uploads this long")
-    parser.add_argument("--workers", type=int, dest="sandbox_workers", help="render workers")
-    parser.add_argument("--data-dir", type=Path, dest="data_dir", help="where files are stored")
-    parser.add_argument("--profile", help="constraint profile name or JSON file (default wan-2.7)")
-    parser.add_argument("--public-url", dest="public_url",
+    parser.add_argument("--delay-scale", type=float, dest="sandbox_delay_scale", metavar="S",
+                        help="multiply the artificial queue and run delays: 0 = none, 1 = realistic "
+                        "(default: PLAYGROUND_SANDBOX_DELAY_SCALE, else 1)")
+    parser.add_argument("--ttl-s", type=float, dest="sandbox_ttl_s", metavar="SECONDS",
+                        help="how long results, uploads and tasks are kept (default 24 h)")
+    parser.add_argument("--workers", type=int, dest="sandbox_workers", metavar="N", help="render workers (default 2)")
+    parser.add_argument("--data-dir", type=Path, dest="data_dir", metavar="DIR",
+                        help="where files are stored (under DIR/sandbox; default .playground)")
+    parser.add_argument("--profile", metavar="NAME", help="constraint profile name or JSON file (default wan-2.7)")
+    parser.add_argument("--public-url", dest="public_url", metavar="URL",
                         help="the sandbox's externally visible URL, ending in /sandbox (behind a proxy)")
 
 

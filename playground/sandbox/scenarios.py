@@ -30,8 +30,9 @@ expired        The submit succeeds and the task runs; once it ends its video is 
 Scenarios that shape a response (``invalid_key``, ``wrong_endpoint``, and ``rate_limit`` /
 ``server_error`` on submits) act on the request that carries the header. Scenarios that shape
 a task (``task_failed``, ``slow``, ``expired``) are read from the submit and stay with the
-task; on other requests they change nothing. Counters never reset while the sandbox runs, so
-use a fresh API key to see the failures again.
+task; on other requests they change nothing. File downloads (``/sandbox/files``) and the
+upload bucket (``/sandbox/oss``) take no key and ignore the header. Counters never reset while
+the sandbox runs, so use a fresh API key to see the failures again.
 """
 
 from __future__ import annotations

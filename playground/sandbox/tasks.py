@@ -38,7 +38,7 @@ from playground.sandbox import errors, timing
 from playground.sandbox.config import SandboxConfig
 from playground.sandbox.files import FileStore, MediaRefused, Origin, resolve
 from playground.sandbox.scenarios import Scenario
-from playground.sandbox.worker import MediaInput, Outcome, RenderJob, produce
+from playground.sandbox.worker import DURATION_SLOT, RATIO_SLOT, MediaInput, Outcome, RenderJob, produce
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/bmp": "bmp", "image/webp": "webp"}
 
@@ -169,10 +169,12 @@ class TaskBoard:
         """Percent done: 0 while queued, 100 when it succeeded, an estimate in between."""
         if task.status == Status.SUCCEEDED:
             return 100
-        if task.status != Status.RUNNING or task.scheduled_at is None:
-            return 0 if task.scheduled_at is None else 99
+        if task.scheduled_at is None:
+            return 0
+        # A task that failed or was stopped keeps the progress it had reached.
+        now = task.ended_at if task.ended_at is not None else self._clock()
         expected = max(task.delays.run_s, 0.5)
-        return min(99, 5 + int(94 * (self._clock() - task.scheduled_at) / expected))
+        return min(99, 5 + int(94 * (now - task.scheduled_at) / expected))
 
     def poll_after_ms(self, task: Task) -> int:
         """A polite interval until the next GET, from the time the task still has to go."""
@@ -299,13 +301,11 @@ class TaskBoard:
         the same frames.
         """
         request = task.request
-        duration = self.duration_of(request)
-        ratio = self.ratio_of(request) or "input aspect"
         parts = [
             task.model,
             self.resolution_of(request),
-            ratio,
-            "source length" if duration == 0 else f"{duration} s",
+            RATIO_SLOT,  # known only once the input media are probed (worker.py fills them in)
+            DURATION_SLOT,
             f"seed {task.seed}",
             f"prompt_extend {'off' if request.prompt_extend is False else 'on'}",
         ]

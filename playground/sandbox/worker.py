@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from playground.media.probe import MediaInfo
 
 FPS = 30  # the documented output frame rate
+# Placeholders in a job's title for what only the probed inputs decide.
+RATIO_SLOT = "<ratio>"
+DURATION_SLOT = "<duration>"
 
 
 @dataclass(frozen=True)
@@ -118,26 +121,25 @@ def produce(job: RenderJob) -> Outcome:
     elif job.mode == "reference-to-video":
         input_video = sum(info.duration_s or 0.0 for _, info in all_of("reference_video"))
 
-    spec = RenderSpec(
-        width=width,
-        height=height,
-        duration_s=duration,
-        fps=FPS,
-        seed=job.seed,
-        mode=job.mode,
-        title=job.title,
-        caption=job.caption,
-        first_frame=(first("first_frame") or (None,))[0],
-        last_frame=(first("last_frame") or (None,))[0],
-        first_clip=clip[0] if clip else None,
-        references=tuple(path for path, _ in all_of("reference_image", "reference_video")),
-        source_video=source[0] if source else None,
-    )
-    partial = job.out_path.with_name(job.out_path.name + ".part.mp4")
+    ratio_text = ratio + (" (from input)" if guide and ratio != job.ratio else "")
+    duration_text = f"{duration:g} s" + (" (source)" if job.duration == 0 else "")
     try:
-        render(spec, partial)
-        partial.replace(job.out_path)
+        spec = RenderSpec(
+            width=width,
+            height=height,
+            duration_s=duration,
+            fps=FPS,
+            seed=job.seed,
+            mode=job.mode,
+            title=job.title.replace(RATIO_SLOT, ratio_text).replace(DURATION_SLOT, duration_text),
+            caption=job.caption,
+            first_frame=(first("first_frame") or (None,))[0],
+            last_frame=(first("last_frame") or (None,))[0],
+            first_clip=clip[0] if clip else None,
+            references=tuple(path for path, _ in all_of("reference_image", "reference_video")),
+            source_video=source[0] if source else None,
+        )
+        render(spec, job.out_path)  # atomic: the file is whole or absent
     except (MediaError, OSError, ValueError) as exc:
-        partial.unlink(missing_ok=True)
         return _failed("InternalError.Algo", f"the video could not be rendered: {exc}")
     return Outcome(width, height, round(duration, 3), round(input_video, 3), ratio)

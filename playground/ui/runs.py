@@ -176,36 +176,36 @@ async def follow(
     runs: dict[str, str],
     mode_key: str,
 ) -> AsyncIterator[RunView]:
-    """Run a request-model dict to its end, yielding a view per step; ``cancel`` asks to stop."""
+    """Start a run on the server's board and watch it; ``cancel`` asks the provider to stop it."""
     try:
         provider = provider_config(services, connection)
     except ConnectionError_ as exc:
         yield _refused_view(str(exc))
         return
-    ledger = Ledger(services.ledger_path)
+    ledger = services.ledger()
     stream = runner.run(
-        dict(request),
-        provider,
-        ledger,
-        services.runs_dir,
-        deadline_s=services.settings.run_deadline_s,
-        session_id=session_id,
+        dict(request), provider, ledger, services.runs_dir,
+        deadline_s=services.settings.run_deadline_s, session_id=session_id,
         options=runner.RunOptions(profile=services.profile),
     )
-    watcher: asyncio.Task[None] | None = None
-    retries: list[str] = []
+    run_id = await services.board.start(stream)
+    runs[mode_key] = run_id
+    watcher = asyncio.create_task(_cancel_when_asked(cancel, run_id, ledger, provider))
     try:
-        async for event in stream:
-            if watcher is None:
-                runs[mode_key] = event.run_id
-                watcher = asyncio.create_task(_cancel_when_asked(cancel, event.run_id, ledger, provider))
-            line = _retry_line(event)
-            if line is not None and line not in retries:
-                retries.append(line)
-            yield view_of(event, retries)
+        async for view in watch(services, run_id):
+            yield view
     finally:
-        if watcher is not None:
-            watcher.cancel()
+        watcher.cancel()
+
+
+async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
+    """Views of a run on the board, from its first event (a refresh can watch it again)."""
+    retries: list[str] = []
+    async for event in services.board.watch(run_id):
+        line = _retry_line(event)
+        if line is not None and line not in retries:
+            retries.append(line)
+        yield view_of(event, retries)
 
 
 async def _cancel_when_asked(cancel: asyncio.Event, run_id: str, ledger: Ledger, provider: ProviderConfig) -> None:

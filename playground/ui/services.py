@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from playground.client.ledger import Ledger
 from playground.core.profile import Profile
 from playground.core.wire import WireFormat
 from playground.settings import Provider, Settings
+from playground.ui.board import RunBoard
 
 SCENARIOS = [
     ("none (happy path)", "none"),
@@ -29,6 +31,8 @@ class Services:
     profile: Profile
     sandbox_url: str  # the embedded sandbox's root, e.g. http://127.0.0.1:7860/sandbox
     data_dir: Path
+    browser_secret: str = ""  # encrypts the browser id kept in each browser's storage
+    board: RunBoard = field(default_factory=RunBoard)
 
     def default_wire(self, provider: Provider) -> WireFormat:
         return "gateway" if provider == "gateway" else "dashscope"
@@ -46,3 +50,6 @@ class Services:
     @property
     def ledger_path(self) -> Path:
         return self.data_dir / "ledger.sqlite3"
+
+    def ledger(self) -> Ledger:
+        return Ledger(self.ledger_path)

@@ -1,0 +1,145 @@
+"""Reading provider answers: error bodies in any shape, request ids, and timing headers.
+
+Pure functions over httpx responses. An error body may be the provider's JSON (DashScope's
+``{code, message, request_id}`` or the gateway's ``{"error": {...}}``), a proxy's HTML page,
+cut-off JSON, or nothing at all; each is read into the same :class:`ErrorBody`, with any key
+scrubbed from the text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from playground.client.errors import scrub
+
+_BODY_PREVIEW = 300
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """What an error answer said."""
+
+    code: str | None
+    message: str
+    request_id: str | None
+    has_provider_error: bool
+
+
+def read_error(response: httpx.Response, secrets: list[str]) -> ErrorBody:
+    """What an error answer says: code, message, request id; never raises, whatever the bytes."""
+    header_id = header_request_id(response)
+    text = response.text
+    if not text.strip():
+        return ErrorBody(None, "the answer had an empty body", header_id, False)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        stripped = text.lstrip().lower()
+        if stripped.startswith(("<!doctype html", "<html")) or "<body" in stripped[:2000]:
+            title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+            name = title.group(1).strip() if title else "no title"
+            message = f"the answer is an HTML page ({name[:80]}), not the API's JSON"
+            return ErrorBody(None, scrub(message, secrets), header_id, False)
+        return ErrorBody(None, f"the answer is not readable JSON: {preview(text, secrets)}", header_id, False)
+    if not isinstance(data, dict):
+        return ErrorBody(None, f"the answer is JSON but not an object: {preview(text, secrets)}", header_id, False)
+    error = data.get("error")
+    if isinstance(error, dict):
+        code = text_of(error.get("code")) or text_of(error.get("type"))
+        message = text_of(error.get("message")) or "(no message)"
+    else:
+        code = text_of(data.get("code"))
+        said = (data.get("message"), data.get("msg"), data.get("detail"), error)
+        message = next((t for t in map(text_of, said) if t), "")
+    has_error = bool(code or message)
+    request_id = text_of(data.get("request_id")) or header_id
+    return ErrorBody(code, scrub(message or "(no message)", secrets), request_id, has_error)
+
+
+def preview(text: str, secrets: list[str]) -> str:
+    """A short, key-free, one-line quote of a body."""
+    flat = " ".join(text.split())
+    short = flat[:_BODY_PREVIEW] + ("..." if len(flat) > _BODY_PREVIEW else "")
+    return repr(scrub(short, secrets))
+
+
+def text_of(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def waits_text(waits: list[float]) -> str:
+    return ", ".join(f"{w:.1f} s" for w in waits) if waits else "none"
+
+
+def where_of(exc: httpx.HTTPError) -> str:
+    try:
+        request = exc.request
+    except RuntimeError:
+        return "request"
+    return f"{request.method} {request.url.copy_with(query=None)}"
+
+
+def header_request_id(response: httpx.Response) -> str | None:
+    for name in ("x-request-id", "x-dashscope-request-id", "x-acs-request-id", "request-id", "x-oss-request-id"):
+        if name in response.headers:
+            return response.headers[name]
+    return None
+
+
+def request_id_of(body: Mapping[str, Any], response: httpx.Response) -> str | None:
+    return text_of(body.get("request_id")) or header_request_id(response)
+
+
+def seconds_header(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(moment.tzinfo)).total_seconds())
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
+    ms = response.headers.get("retry-after-ms")
+    if ms is not None:
+        value = seconds_header(ms)
+        return value / 1000 if value is not None else None
+    return seconds_header(response.headers.get("retry-after"))
+
+
+def poll_after_of(response: httpx.Response) -> float | None:
+    for name in ("openai-poll-after-ms", "x-sandbox-poll-after-ms", "x-poll-after-ms", "poll-after-ms"):
+        value = seconds_header(response.headers.get(name))
+        if value is not None:
+            return value / 1000
+    # On a status answer (not an error), Retry-After means "ask again then".
+    return seconds_header(response.headers.get("retry-after"))
+
+
+def task_list(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    for holder in (answer, answer.get("output"), answer.get("data")):
+        if isinstance(holder, list):
+            return [t for t in holder if isinstance(t, dict)]
+        if isinstance(holder, dict):
+            for key in ("data", "tasks", "items", "list"):
+                items = holder.get(key)
+                if isinstance(items, list):
+                    return [t for t in items if isinstance(t, dict)]
+    return []

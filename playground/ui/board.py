@@ -1,0 +1,106 @@
+"""Runs belong to the server, not to a browser tab: a board of running runs that tabs watch.
+
+A browser refresh, a closed laptop lid or a dropped connection cancels Gradio's handler; if the
+handler owned the run, that would cancel a paid task half way. So each run is driven by its own
+background task here, and a handler only watches it: when the watcher goes away the run goes on,
+finishes into the ledger and shows up in History. Cancelling is always explicit (the Cancel
+button, through the ledger's flag). At start-up, runs the ledger lists as unfinished are picked
+up again with :func:`playground.client.runner.resume`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from playground.client import runner
+from playground.client.ledger import Ledger
+from playground.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Run:
+    events: list[runner.RunEvent] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    done: bool = False
+    task: asyncio.Task[None] | None = None
+
+
+class RunBoard:
+    """The runs this server is driving, each with the events seen so far."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, _Run] = {}
+
+    def __contains__(self, run_id: str) -> bool:
+        return run_id in self._runs
+
+    async def start(self, stream: AsyncIterator[runner.RunEvent]) -> str:
+        """Drive a run in the background; its id once the first event names it."""
+        entry = _Run()
+        first: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        async def drive() -> None:
+            try:
+                async for event in stream:
+                    if not first.done():
+                        self._runs[event.run_id] = entry
+                        first.set_result(event.run_id)
+                    async with entry.changed:
+                        entry.events.append(event)
+                        entry.changed.notify_all()
+            except Exception as exc:  # a bug in a run must not take the server down
+                log.exception("run crashed")
+                if not first.done():
+                    first.set_exception(exc)
+            finally:
+                async with entry.changed:
+                    entry.done = True
+                    entry.changed.notify_all()
+                if not first.done():
+                    first.set_exception(RuntimeError("the run ended before it started"))
+
+        entry.task = asyncio.create_task(drive())
+        return await first
+
+    async def watch(self, run_id: str) -> AsyncIterator[runner.RunEvent]:
+        """Every event of a run, from its first, until it ends; leaving early leaves it running."""
+        entry = self._runs.get(run_id)
+        if entry is None:
+            return
+        seen = 0
+
+        def news() -> bool:
+            return len(entry.events) > seen or entry.done
+
+        while True:
+            async with entry.changed:
+                await entry.changed.wait_for(news)
+                fresh = entry.events[seen:]
+                finished = entry.done
+            for event in fresh:
+                yield event
+            seen += len(fresh)
+            if finished and seen == len(entry.events):
+                return
+
+    def running(self) -> list[str]:
+        return [run_id for run_id, entry in self._runs.items() if not entry.done]
+
+    async def resume_unfinished(self, ledger: Ledger, settings: Settings) -> list[str]:
+        """Pick up every run the ledger says is unfinished (after a crash or a restart)."""
+        started = []
+        for record in runner.unfinished(ledger):
+            if record.run_id in self._runs:
+                continue
+            provider = runner.provider_for(record, settings)
+            if provider.api_key is None:
+                continue  # a key typed in a browser tab is gone after a restart; History says so
+            with contextlib.suppress(Exception):
+                started.append(await self.start(runner.resume(record.run_id, ledger, provider)))
+        return started
