@@ -17,7 +17,7 @@ from playground.sandbox import SandboxConfig, close_sandbox, create_sandbox
 from playground.settings import Settings
 from playground.ui.app import build_ui
 from playground.ui.services import Services
-from playground.ui.style import CSS, THEME
+from playground.ui.style import CSS, HEAD, THEME
 
 
 def local_url(settings: Settings) -> str:
@@ -71,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_file_size=settings.max_upload_mb * gr.FileSize.MB,
         theme=THEME,
         css=CSS,
+        head=HEAD,
         show_error=False,
     )
     return mounted

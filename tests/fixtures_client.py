@@ -12,7 +12,6 @@ import secrets
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,14 +32,14 @@ T2V = {"model": "wan-2-7-video", "mode": "text-to-video", "input": {"prompt": "a
                                                                     "resolution": "720P"}}
 
 
-def fresh_key() -> SecretStr:
+def new_key() -> SecretStr:
     return SecretStr(f"sk-test-{secrets.token_hex(8)}")
 
 
 def sandbox_provider(base: str, wire: WireFormat = "dashscope", *, scenario: str | None = None,
                      key: SecretStr | None = None) -> ProviderConfig:
     """The sandbox at ``base`` (its /sandbox mount) in one wire format, with a fresh key."""
-    return ProviderConfig(kind="sandbox", wire=wire, base_url=base, api_key=key or fresh_key(), scenario=scenario)
+    return ProviderConfig(kind="sandbox", wire=wire, base_url=base, api_key=key or new_key(), scenario=scenario)
 
 
 def options(*, timeout: httpx.Timeout | None = None, schedule: Schedule = FAST) -> RunOptions:
@@ -164,7 +163,3 @@ def lossy_proxy(upstream: str, *, drop: Callable[[bytes], bool]) -> Iterator[str
         asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
-
-
-def file_bytes(path: Path) -> bytes:
-    return path.read_bytes()

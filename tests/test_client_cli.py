@@ -93,6 +93,13 @@ def test_usage_errors_exit_2(request_file: Path, capsys: pytest.CaptureFixture[s
     assert caught.value.code == 2
 
 
+def test_a_real_provider_without_a_key_is_a_usage_error(request_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """DashScope with no DASHSCOPE_API_KEY says which variable to set; nothing is sent."""
+    with pytest.raises(SystemExit) as caught:
+        main(["submit", str(request_file), "--provider", "dashscope"])
+    assert caught.value.code == 2 and "DASHSCOPE_API_KEY" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("scenario", "extra", "code", "guidance"),
     [

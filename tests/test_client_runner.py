@@ -17,7 +17,7 @@ from playground.client.ledger import Ledger, RunRecord
 from playground.client.providers import ProviderConfig
 from playground.client.runner import RunEvent, recover, resume, run
 from playground.media.samples import make_image
-from tests.fixtures_client import T2V, collect, fresh_key, lossy_proxy, options, sandbox_provider
+from tests.fixtures_client import T2V, collect, lossy_proxy, new_key, options, sandbox_provider
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +54,7 @@ async def test_a_file_url_goes_through_dashscopes_temporary_upload(sandbox_base:
     """For DashScope: getPolicy, a form post to the bucket, then oss:// with the resolve header."""
     picture = make_image(tmp_path / "frame.png", 640, 360, seed=4)
     provider = ProviderConfig(kind="dashscope", wire="dashscope", base_url=f"{sandbox_base}/api/v1",
-                              api_key=fresh_key())
+                              api_key=new_key())
     events = await collect(run(i2v(picture.as_uri()), provider, ledger, tmp_path / "out", options=options()))
     assert events[-1].state == "succeeded", events[-1].message
     sent = events[-1].wire_body
@@ -64,7 +64,7 @@ async def test_a_file_url_goes_through_dashscopes_temporary_upload(sandbox_base:
 async def test_a_url_only_gateway_asks_for_a_public_url(ledger: Ledger, tmp_path: Path) -> None:
     """Nothing is sent; the guidance says to give an https:// URL."""
     picture = make_image(tmp_path / "frame.png", 640, 360)
-    provider = ProviderConfig(kind="gateway", wire="gateway", base_url="https://gw.invalid/v1", api_key=fresh_key())
+    provider = ProviderConfig(kind="gateway", wire="gateway", base_url="https://gw.invalid/v1", api_key=new_key())
     events = await collect(run(i2v(str(picture)), provider, ledger, tmp_path, options=options()))
     last = events[-1]
     assert last.state == "invalid" and isinstance(last.error, LocalFileNeedsUrl)
@@ -188,12 +188,12 @@ async def test_an_abandoned_stream_resumes_from_the_ledger(sandbox_base: str, le
 async def test_a_lost_create_answer_finds_the_task_instead_of_resubmitting(sandbox_server: str, ledger: Ledger,
                                                                            tmp_path: Path) -> None:
     """The create reaches the sandbox but its answer is dropped: the task list finds it; one task in all."""
-    key = fresh_key()
+    key = new_key()
 
     def is_create(head: bytes) -> bool:
         return head.startswith(b"POST") and b"video-synthesis" in head
 
-    with lossy_proxy(sandbox_server.removeprefix("http://").join(("http://", "")), drop=is_create) as proxy:
+    with lossy_proxy(sandbox_server, drop=is_create) as proxy:
         provider = sandbox_provider(f"{proxy}/sandbox", "dashscope", key=key)
         events = await collect(run(T2V, provider, ledger, tmp_path, options=options()))
     assert events[-1].state == "succeeded", events[-1].message

@@ -7,7 +7,7 @@ backoff sleeps; the waits the client *planned* are still checked through its ret
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ from tests.fixtures_client import (
     T2V,
     closed_port,
     collect,
-    fresh_key,
+    new_key,
     options,
     sandbox_provider,
     silent_server,
@@ -125,7 +125,7 @@ async def test_invalid_key_is_refused_once(sandbox_base: str, ledger: Ledger, tm
 
 async def test_a_key_the_server_echoes_is_scrubbed(sandbox_base: str, ledger: Ledger, tmp_path: Path) -> None:
     """Even if a provider repeats the key in its message, the error text never holds it."""
-    provider = sandbox_provider(sandbox_base, "dashscope", key=fresh_key())
+    provider = sandbox_provider(sandbox_base, "dashscope", key=new_key())
     bad = provider.model_copy(update={"api_key": SecretStr("sk-invalid-" + "9" * 12)})
     events = await go(bad, ledger, tmp_path)
     assert events[-1].state == "refused"
@@ -259,7 +259,3 @@ async def test_every_refusal_carries_request_id_and_provider(sandbox_base: str, 
     assert isinstance(error, ApiRefused)
     assert error.request_id and error.provider == "sandbox" and error.status == 500
     assert error.code == "invalid_api_type" and "invalid api type" in error.provider_message
-
-
-def _check_all(check: Callable[[RunEvent], bool], events: list[RunEvent]) -> bool:
-    return all(check(e) for e in events)

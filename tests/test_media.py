@@ -244,6 +244,18 @@ def test_first_clip_plays_first_then_continues(tmp_path: Path) -> None:
     assert near(centre(frames[-1]), GREEN)
 
 
+def test_long_first_clip_is_cut_and_still_ends_on_the_last_frame(tmp_path: Path) -> None:
+    """A clip longer than the video is cut short, and a last frame still closes the video."""
+    clip = solid_video(tmp_path / "clip.mp4", [RED], seconds_each=2.0)
+    last = solid_image(tmp_path / "last.png", BLUE)
+    out = tmp_path / "out.mp4"
+    render(spec(mode="image-to-video", first_clip=clip, last_frame=last), out)
+    frames = decode(out)
+    assert len(frames) == 30
+    assert near(centre(frames[0]), RED)
+    assert near(centre(frames[-1]), BLUE)
+
+
 def test_references_appear_as_cards(tmp_path: Path) -> None:
     """Reference images, and a reference video's first frame, all show up in the picture."""
     refs = (

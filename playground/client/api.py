@@ -68,6 +68,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 # A result can be large and a bucket slow; reading one chunk may take longer than an API answer.
 DOWNLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=120.0, write=30.0, pool=10.0)
 MAX_DOWNLOAD_BYTES = 2 * 1024**3
+# stamina's own cap, above any max_attempts in the guidance table: the backoff hook stops
+# earlier, per failure, so the table alone decides how often a request is sent.
+_ATTEMPT_CEILING = 10
 _BODY_PREVIEW = 300
 _BEIJING = timezone(timedelta(hours=8))
 
@@ -236,7 +239,7 @@ class VideoClient:
     async def download(self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> int:
         """Stream a result to ``dest`` (through a temporary name); the number of bytes written."""
         tries = _Tries("download")
-        async for attempt in stamina.retry_context(on=self._hook(tries), attempts=10, timeout=None):
+        async for attempt in stamina.retry_context(on=self._hook(tries), attempts=_ATTEMPT_CEILING, timeout=None):
             with attempt:
                 return await self._download_once(url, dest, max_bytes, tries)
         raise AssertionError("unreachable: stamina re-raises the last failure")
@@ -256,7 +259,7 @@ class VideoClient:
 
     async def _send(self, tries: _Tries, build: Callable[[], httpx.Request]) -> httpx.Response:
         try:
-            async for attempt in stamina.retry_context(on=self._hook(tries), attempts=10, timeout=None):
+            async for attempt in stamina.retry_context(on=self._hook(tries), attempts=_ATTEMPT_CEILING, timeout=None):
                 with attempt:
                     return await self._once(tries, build())
         except (ApiRefused, TransportFailed) as exc:

@@ -165,6 +165,7 @@ def _provider(args: argparse.Namespace, settings: Settings) -> Iterator[Provider
     """The provider the flags name, starting an embedded sandbox when none is given."""
     kind = settings.provider
     if kind == "sandbox" and not settings.base_url:
+        # FastAPI and uvicorn load only when a sandbox is embedded.
         from playground.sandbox.config import SandboxConfig
         from playground.sandbox.serve import MOUNT, serve_in_thread, standalone_app
 
@@ -177,6 +178,9 @@ def _provider(args: argparse.Namespace, settings: Settings) -> Iterator[Provider
         provider = provider_from_settings(settings, kind, wire=args.wire, scenario=args.rehearse)
     except (ValueError, ValidationError) as exc:
         raise SystemExit(_usage(str(exc))) from None
+    if provider.api_key is None:
+        variable = "DASHSCOPE_API_KEY" if kind == "dashscope" else "PLAYGROUND_GATEWAY_API_KEY"
+        raise SystemExit(_usage(f"{kind} needs an API key: set {variable} in the environment"))
     yield provider
 
 

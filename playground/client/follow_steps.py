@@ -1,5 +1,4 @@
-"""The steps after the create: poll to the end, then download and probe the video.
-"""
+"""The steps after the create: poll to the end, then download and probe the video."""
 
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from playground.core.polling import Observation, PollDeadline, StatusUpdate, is_
 
 if TYPE_CHECKING:
     from playground.media.probe import MediaInfo
+
 
 async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]:
     """Poll to a terminal state, then deliver the video or raise the task's failure."""

@@ -35,6 +35,7 @@ from playground.core.profile import Profile
 if TYPE_CHECKING:
     from playground.media.probe import MediaInfo
 
+
 # The end of a run, as the last event's state says it.
 FINAL_STATES = frozenset({
     "succeeded", "failed", "canceled", "unknown", "expired", "refused", "invalid", "unreachable",

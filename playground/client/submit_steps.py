@@ -26,10 +26,11 @@ from playground.client.files import check_files, swap_in, swap_out
 from playground.client.ledger import RunRecord, this_owner
 from playground.client.providers import ProviderConfig, parse_time
 from playground.client.run_state import Run, RunEvent, retry_line
+from playground.core.problems import Problem
 from playground.core.profile import Profile, load_profile
 from playground.core.request import REQUEST_ADAPTER, VideoRequest
 from playground.core.rules import CheckOptions, check
-from playground.core.wire import parse, path_of, to_wire
+from playground.core.wire import WireFormat, parse, path_of, to_wire
 
 
 async def prepare_and_submit(
@@ -88,7 +89,7 @@ def validate(
     return model.model_dump(mode="json", exclude_none=True), files, warnings, model
 
 
-def _split(problems: list[Any], fmt: Any) -> tuple[list[str], list[str]]:
+def _split(problems: list[Problem], fmt: WireFormat) -> tuple[list[str], list[str]]:
     errors = [p.line(path_of(fmt, p.loc)) for p in problems if p.severity == "error"]
     warnings = [p.line(path_of(fmt, p.loc)) for p in problems if p.severity != "error"]
     return errors, warnings

@@ -212,7 +212,7 @@ class KenBurnsScene(Scene):
             region.copy_into(target)
             return out
         width, height = self._size
-        return scale(self._scaler, picture_to_frame(region), width, height)
+        return scale(self._scaler, picture_to_frame(region), width, height, fast=True)
 
 
 class FadeScene(Scene):

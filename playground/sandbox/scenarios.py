@@ -8,9 +8,11 @@ scenario       what happens
 ============== ===========================================================================
 rate_limit     The first 2 submits (per API key and surface) answer 429 with
                ``Retry-After: 1`` (DashScope ``Throttling.RateQuota``, gateway
-               ``rate_limit_exceeded``/``rate_limited``); the 3rd and later succeed.
+               ``rate_limit_exceeded``/``rate_limited``); the 3rd succeeds, and the cycle
+               starts over (2 refusals, 1 success, ...).
 server_error   The first 2 submits (per API key and surface) answer 500 (DashScope
-               ``InternalError``, gateway ``internal_error``); the 3rd and later succeed.
+               ``InternalError``, gateway ``internal_error``); the 3rd succeeds, and the cycle
+               starts over.
 invalid_key    Every request answers 401 (``InvalidApiKey`` / ``authentication_error``).
                A key starting with ``sk-invalid`` gets the same without the header.
 task_failed    The submit succeeds; the task runs, then ends FAILED / failed with code
@@ -31,8 +33,8 @@ Scenarios that shape a response (``invalid_key``, ``wrong_endpoint``, and ``rate
 ``server_error`` on submits) act on the request that carries the header. Scenarios that shape
 a task (``task_failed``, ``slow``, ``expired``) are read from the submit and stay with the
 task; on other requests they change nothing. File downloads (``/sandbox/files``) and the
-upload bucket (``/sandbox/oss``) take no key and ignore the header. Counters never reset while
-the sandbox runs, so use a fresh API key to see the failures again.
+upload bucket (``/sandbox/oss``) take no key and ignore the header. The counting scenarios run
+in cycles, so the same key sees the failures again on its next rehearsal.
 """
 
 from __future__ import annotations
@@ -133,7 +135,9 @@ class SubmitCounters:
             return None
         slot = (surface, key, scenario.name)
         count = self._seen.pop(slot, 0) + 1
-        self._seen[slot] = count
+        # After the success that ends a cycle the count starts over, so a presenter can show the
+        # same failure again and again with one key (and resumed runs keep their key).
+        self._seen[slot] = 0 if count > scenario.failing_submits else count
         while len(self._seen) > self._capacity:  # many throwaway keys must not grow memory
             self._seen.popitem(last=False)
         return submit_error(scenario, surface) if count <= scenario.failing_submits else None

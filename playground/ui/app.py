@@ -13,6 +13,7 @@ import gradio as gr
 from playground.core.profile import MODES, Mode
 from playground.ui import handlers
 from playground.ui.forms import TAB_LABELS
+from playground.ui.history import build_history_tab, wire_history
 from playground.ui.layout import ModeTab, build_mode_tab
 from playground.ui.services import SCENARIOS, Services
 
@@ -41,7 +42,6 @@ def build_ui(services: Services) -> gr.Blocks:
     """The whole playground UI, wired to the given services."""
     settings = services.settings
     with gr.Blocks(title="Wan 2.7 Video Playground", analytics_enabled=False) as demo:
-        session = gr.State(handlers.new_session)
         _header(services)
         with gr.Accordion("Connection", open=settings.provider != "sandbox"):
             with gr.Row():
@@ -69,32 +69,42 @@ def build_ui(services: Services) -> gr.Blocks:
                 )
                 key_note = gr.HTML(handlers.key_note(None, services, settings.provider), padding=False)
         tabs: dict[Mode, ModeTab] = {}
-        with gr.Tabs():
+        with gr.Tabs() as tab_strip:
             for mode in MODES:
                 with gr.Tab(TAB_LABELS[mode], id=mode, elem_id=f"tab-{mode}"):
                     tabs[mode] = build_mode_tab(mode, services.profile)
+            with gr.Tab("History", id="history", elem_id="tab-history") as history_tab:
+                past = build_history_tab()
         connection = [provider, wire, base_url, scenario]
+        # One id per browser, kept (encrypted) in its storage: History survives reloads and restarts.
+        browser = gr.BrowserState(None, storage_key="wan27-playground-browser", secret=services.browser_secret)
+        demo.load(
+            handlers.make_bind_browser(services), [browser], [browser], queue=False, api_visibility="private"
+        )
         api_key.change(
             handlers.make_remember_key(services),
-            [api_key, session, provider],
+            [api_key, provider],
             [key_note],
             api_name="set_api_key",
             queue=False,
         )
         provider.change(
             handlers.make_provider_changed(services),
-            [provider, session],
+            [provider],
             [wire, key_note],
             api_name="set_provider",
             queue=False,
         )
         for tab in tabs.values():
-            _wire_tab(demo, services, tab, session, connection)
+            _wire_tab(demo, services, tab, connection)
+        wire_history(services, past, connection, tabs, tab_strip, history_tab)
+        # A closed or reloaded tab's server-side data (its typed key) goes with it.
+        demo.unload(handlers.make_forget(services))
     blocks: gr.Blocks = demo
     return blocks
 
 
-def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, session: gr.State, connection: list[Any]) -> None:
+def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: list[Any]) -> None:
     mode, name = tab.mode, slug(tab.mode)
     form = tab.ordered_inputs()
     assert tab.request_json and tab.verdict and tab.counter and tab.send and tab.cancel and tab.status
@@ -115,7 +125,7 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, session: gr.Sta
     for slot_name, upload in tab.uploads.items():
         upload.upload(
             handlers.make_attach(services, mode, slot_name),
-            [upload, tab.inputs[slot_name], session, *connection],
+            [upload, tab.inputs[slot_name], *connection],
             [tab.inputs[slot_name], upload],
             api_name=f"attach_{name}_{slot_name}",
         )
@@ -130,7 +140,7 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, session: gr.Sta
     run_outputs = [tab.status, tab.guidance, tab.video, tab.output, tab.response]
     tab.send.click(
         handlers.make_send(services, mode),
-        [session, *connection, *form],
+        [*connection, *form],
         run_outputs,
         api_name=f"send_{name}",
         concurrency_limit=None,
@@ -138,4 +148,4 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, session: gr.Sta
     )
     # Cancelling is a request to the running send handler, which asks the provider and reports
     # the outcome; killing the handler instead would leave a paid task running unseen.
-    tab.cancel.click(handlers.make_cancel(mode), [session], None, api_name=f"cancel_{name}", queue=False)
+    tab.cancel.click(handlers.make_cancel(services, mode), None, None, api_name=f"cancel_{name}", queue=False)

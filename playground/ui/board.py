@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from playground.client import runner
 from playground.client.ledger import Ledger
+from playground.client.providers import ProviderConfig
 from playground.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Run:
+    provider: ProviderConfig | None = None  # to cancel it with; holds the key in memory only
     events: list[runner.RunEvent] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     done: bool = False
@@ -36,13 +38,17 @@ class RunBoard:
 
     def __init__(self) -> None:
         self._runs: dict[str, _Run] = {}
+        self._slots: dict[tuple[str, str], str] = {}  # (browser tab, mode) -> its latest run
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self._runs
 
-    async def start(self, stream: AsyncIterator[runner.RunEvent]) -> str:
+    async def start(
+        self, stream: AsyncIterator[runner.RunEvent], *, slot: tuple[str, str] | None = None,
+        provider: ProviderConfig | None = None,
+    ) -> str:
         """Drive a run in the background; its id once the first event names it."""
-        entry = _Run()
+        entry = _Run(provider)
         first: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         async def drive() -> None:
@@ -66,7 +72,18 @@ class RunBoard:
                     first.set_exception(RuntimeError("the run ended before it started"))
 
         entry.task = asyncio.create_task(drive())
-        return await first
+        run_id = await first
+        if slot is not None:
+            self._slots[slot] = run_id
+        return run_id
+
+    async def cancel(self, slot: tuple[str, str], ledger: Ledger) -> bool:
+        """Ask the provider to cancel the latest run of a tab's mode; the run reports the outcome."""
+        run_id = self._slots.get(slot)
+        entry = self._runs.get(run_id or "")
+        if run_id is None or entry is None or entry.done or entry.provider is None:
+            return False
+        return await runner.cancel(run_id, ledger, entry.provider)
 
     async def watch(self, run_id: str) -> AsyncIterator[runner.RunEvent]:
         """Every event of a run, from its first, until it ends; leaving early leaves it running."""

@@ -1,16 +1,16 @@
 """Event handlers: form values in, component updates out. Thin: the work lives in core and client.
 
-Session state (one ``gr.State`` per browser tab, server side) holds the tab's id, the API key
-typed into the connection panel (a SecretStr, never written anywhere) and cancel signals.
+A tab is known by Gradio's session hash (``gr.Request``); its data (the API key typed into the
+connection panel, a SecretStr never written anywhere, and the browser's id) is in
+``services.sessions``, on the server, and never travels back to the browser or an API client.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +26,43 @@ from playground.ui.forms import field_names, request_from_form, slots
 from playground.ui.preview import build_preview
 from playground.ui.services import Services
 
-Session = dict[str, Any]
+
+def sid(request: gr.Request | None) -> str:
+    """The tab's session id (an API client's, for gradio_client calls)."""
+    return str(getattr(request, "session_hash", None) or "anonymous")
 _CONNECTION = ("provider", "wire", "base_url", "scenario")
 
 
-def _named(fn: Callable[..., Any], name: str, params: list[str]) -> None:
-    """Give a varargs handler real parameter names, so API users see `prompt`, not `param_5`."""
+def _named(fn: Callable[..., Any], name: str, params: list[str], *, with_request: bool = False) -> None:
+    """Give a varargs handler real parameter names, so API users see `prompt`, not `param_5`.
+
+    With ``with_request`` the last parameter is the gr.Request, which Gradio fills in itself.
+    """
     fn.__name__ = name
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    fn.__signature__ = inspect.Signature([inspect.Parameter(p, kind) for p in params])  # type: ignore[attr-defined]
+    signature = [inspect.Parameter(p, kind) for p in params]
+    if with_request:
+        signature.append(inspect.Parameter("request", kind, annotation=gr.Request))
+        fn.__annotations__ = {"request": gr.Request}  # Gradio finds the request by its type hint
+    fn.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
 
 
-def new_session() -> Session:
-    return {"id": uuid.uuid4().hex, "api_key": None, "cancel": {}}
+def make_bind_browser(services: Services) -> Callable[[str | None, gr.Request], str]:
+    def bind_browser(browser_id: str | None, request: gr.Request) -> str:
+        """Tie this tab's session to its browser's lasting id (made on the browser's first visit)."""
+        valid = isinstance(browser_id, str) and 0 < len(browser_id) <= 64 and browser_id.isalnum()
+        browser = browser_id if valid and browser_id else uuid.uuid4().hex
+        services.sessions.get(sid(request)).browser = browser
+        return browser
+
+    return bind_browser
+
+
+def make_forget(services: Services) -> Callable[[gr.Request], None]:
+    def forget(request: gr.Request) -> None:
+        services.sessions.drop(sid(request))
+
+    return forget
 
 
 def key_note(key: SecretStr | None, services: Services, provider: Provider) -> str:
@@ -54,19 +78,20 @@ def key_note(key: SecretStr | None, services: Services, provider: Provider) -> s
     return f'<div class="measured">{html.escape(text)}</div>'
 
 
-def make_remember_key(services: Services) -> Callable[[str | None, Session, Provider], str]:
-    def set_api_key(key: str | None, session: Session, provider: Provider) -> str:
+def make_remember_key(services: Services) -> Callable[[str | None, Provider, gr.Request], str]:
+    def set_api_key(key: str | None, provider: Provider, request: gr.Request) -> str:
         """Keep the key in this tab's server-side session only."""
-        session["api_key"] = SecretStr(key.strip()) if key and key.strip() else None
-        return key_note(session["api_key"], services, provider)
+        secret = SecretStr(key.strip()) if key and key.strip() else None
+        services.sessions.get(sid(request)).api_key = secret
+        return key_note(secret, services, provider)
 
     return set_api_key
 
 
-def make_provider_changed(services: Services) -> Callable[[Provider, Session], tuple[dict[str, Any], str]]:
-    def set_provider(provider: Provider, session: Session) -> tuple[dict[str, Any], str]:
+def make_provider_changed(services: Services) -> Callable[[Provider, gr.Request], tuple[dict[str, Any], str]]:
+    def set_provider(provider: Provider, request: gr.Request) -> tuple[dict[str, Any], str]:
         update = gr.update(value=services.default_wire(provider), interactive=provider == "sandbox")
-        return update, key_note(session.get("api_key"), services, provider)
+        return update, key_note(services.sessions.get(sid(request)).api_key, services, provider)
 
     return set_provider
 
@@ -107,14 +132,14 @@ def make_duration_follow(services: Services, mode: Mode) -> Callable[[str, Any],
 
 
 def _connection(
-    session: Session, services: Services, provider: Provider, wire: Any, base_url: str | None, scenario: str | None
+    session: str, services: Services, provider: Provider, wire: Any, base_url: str | None, scenario: str | None
 ) -> runs.Connection:
     return runs.Connection(
         provider=provider,
         wire=services.wire_for(provider, wire),
         base_url=(base_url or "").strip() or None,
         scenario=None if scenario in (None, "", "none") else scenario,
-        api_key=session.get("api_key"),
+        api_key=services.sessions.get(session).api_key,
     )
 
 
@@ -125,13 +150,13 @@ def make_attach(services: Services, mode: Mode, slot_name: str) -> Callable[...,
     async def attach(
         files: Any,
         current: str | None,
-        session: Session,
         provider: Provider,
         wire: Any,
         base_url: str | None,
         scenario: str | None,
+        request: gr.Request,
     ) -> tuple[str, None]:
-        connection = _connection(session, services, provider, wire, base_url, scenario)
+        connection = _connection(sid(request), services, provider, wire, base_url, scenario)
         paths = [Path(f) for f in (files if isinstance(files, list) else [files]) if f]
         urls = [u for u in (current or "").splitlines() if u.strip()] if slot.multiple else []
         for path in paths:
@@ -157,28 +182,25 @@ def _error_toast(message: str) -> None:
 def make_send(services: Services, mode: Mode) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
     names = field_names(mode)
 
-    async def send(
-        session: Session, provider: Provider, wire: Any, base_url: str, scenario: str, *values: Any
-    ) -> AsyncIterator[tuple[Any, ...]]:
-        form = dict(zip(names, values, strict=True))
+    async def send(*args: Any) -> AsyncIterator[tuple[Any, ...]]:
+        # Gradio passes the connection, the form, then the gr.Request (see _named below).
+        provider, wire, base_url, scenario = args[:4]
+        session = sid(args[-1])
+        form = dict(zip(names, args[4:-1], strict=True))
         connection = _connection(session, services, provider, wire, base_url, scenario)
-        cancel = asyncio.Event()
-        session.setdefault("cancel", {})[mode] = cancel
-        active = session.setdefault("runs", {})
-        request = request_from_form(mode, form)
-        async for view in runs.follow(services, session["id"], connection, request, cancel, active, mode):
+        body = request_from_form(mode, form)
+        owner = services.sessions.get(session).owner
+        async for view in runs.follow(services, owner, (session, mode), connection, body):
             yield view.as_outputs()
 
-    _named(send, f"send_{mode.replace('-', '_')}", ["session", *_CONNECTION, *names])
+    _named(send, f"send_{mode.replace('-', '_')}", [*_CONNECTION, *names], with_request=True)
     return send
 
 
-def make_cancel(mode: Mode) -> Callable[[Session], None]:
-    def cancel(session: Session) -> None:
-        """Ask this tab's running task to stop; the send handler reports how it ended."""
-        event = session.get("cancel", {}).get(mode)
-        if event is not None:
-            event.set()
+def make_cancel(services: Services, mode: Mode) -> Callable[[gr.Request], Awaitable[None]]:
+    async def cancel(request: gr.Request) -> None:
+        """Ask the provider to stop this tab's running task; its status reports how it ended."""
+        await services.board.cancel((sid(request), mode), services.ledger())
 
     cancel.__name__ = f"cancel_{mode.replace('-', '_')}"
     return cancel

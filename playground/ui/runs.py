@@ -6,8 +6,6 @@ chooses the provider for a browser session and turns runner events into what the
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +17,6 @@ from pydantic import SecretStr, ValidationError
 from playground.client import runner
 from playground.client.api import VideoClient
 from playground.client.errors import PlaygroundError
-from playground.client.ledger import Ledger
 from playground.client.providers import ProviderConfig
 from playground.core.guidance import load_guidance
 from playground.core.problems import Problem
@@ -59,10 +56,6 @@ def provider_config(services: Services, connection: Connection) -> ProviderConfi
         else:
             raise ConnectionError_("Base URL: the gateway provider needs its base URL, e.g. https://host/v1")
     key = connection.api_key or settings.api_key(connection.provider)
-    if connection.provider == "sandbox" and connection.api_key is None:
-        # The sandbox counts rehearsed failures per key; a fresh key per send makes every
-        # rehearsal replay from its first failure, however often a presenter shows it.
-        key = SecretStr(f"sk-sandbox-{uuid.uuid4().hex[:12]}")
     if key is None:
         raise ConnectionError_(
             f"API key: {connection.provider} needs a key; paste it in the connection panel "
@@ -168,34 +161,22 @@ def _refused_view(message: str) -> RunView:
 
 
 async def follow(
-    services: Services,
-    session_id: str,
-    connection: Connection,
-    request: Mapping[str, Any],
-    cancel: asyncio.Event,
-    runs: dict[str, str],
-    mode_key: str,
+    services: Services, owner: str, slot: tuple[str, str], connection: Connection, request: Mapping[str, Any]
 ) -> AsyncIterator[RunView]:
-    """Start a run on the server's board and watch it; ``cancel`` asks the provider to stop it."""
+    """Start a run on the server's board and watch it; ``slot`` is where Cancel finds it."""
     try:
         provider = provider_config(services, connection)
     except ConnectionError_ as exc:
         yield _refused_view(str(exc))
         return
-    ledger = services.ledger()
     stream = runner.run(
-        dict(request), provider, ledger, services.runs_dir,
-        deadline_s=services.settings.run_deadline_s, session_id=session_id,
+        dict(request), provider, services.ledger(), services.runs_dir,
+        deadline_s=services.settings.run_deadline_s, session_id=owner,
         options=runner.RunOptions(profile=services.profile),
     )
-    run_id = await services.board.start(stream)
-    runs[mode_key] = run_id
-    watcher = asyncio.create_task(_cancel_when_asked(cancel, run_id, ledger, provider))
-    try:
-        async for view in watch(services, run_id):
-            yield view
-    finally:
-        watcher.cancel()
+    run_id = await services.board.start(stream, slot=slot, provider=provider)
+    async for view in watch(services, run_id):
+        yield view
 
 
 async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
@@ -206,11 +187,6 @@ async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
         if line is not None and line not in retries:
             retries.append(line)
         yield view_of(event, retries)
-
-
-async def _cancel_when_asked(cancel: asyncio.Event, run_id: str, ledger: Ledger, provider: ProviderConfig) -> None:
-    await cancel.wait()
-    await runner.cancel(run_id, ledger, provider)
 
 
 async def attach(

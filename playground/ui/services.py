@@ -10,6 +10,7 @@ from playground.core.profile import Profile
 from playground.core.wire import WireFormat
 from playground.settings import Provider, Settings
 from playground.ui.board import RunBoard
+from playground.ui.sessions import SessionStore
 
 SCENARIOS = [
     ("none (happy path)", "none"),
@@ -33,6 +34,7 @@ class Services:
     data_dir: Path
     browser_secret: str = ""  # encrypts the browser id kept in each browser's storage
     board: RunBoard = field(default_factory=RunBoard)
+    sessions: SessionStore = field(default_factory=SessionStore)
 
     def default_wire(self, provider: Provider) -> WireFormat:
         return "gateway" if provider == "gateway" else "dashscope"

@@ -31,5 +31,28 @@ CSS = """
 .guidance h3 { margin: 0 0 0.3rem; font-size: 1rem; }
 .guidance dl { margin: 0; } .guidance dt { font-weight: 600; margin-top: 0.3rem; }
 .guidance dd { margin: 0 0 0 0.5rem; }
+.compare .videos { display: flex; gap: 0.5rem; flex-wrap: wrap; }
+.compare figure { margin: 0; flex: 1 1 200px; } .compare video { width: 100%; border-radius: 6px; }
+.compare table { width: 100%; font-size: 0.85rem; margin-top: 0.5rem; }
+.compare tr.differs td, .compare tr.differs th { background: rgba(245, 158, 11, 0.18); font-weight: 600; }
+.compare .novideo { padding: 2rem; text-align: center; opacity: 0.6; border: 1px dashed var(--border-color-primary); }
+.retries ul { margin: 0.2rem 0 0 1rem; font-size: 0.8rem; }
 .measured { font-size: 0.85rem; opacity: 0.85; }
+"""
+
+# Plays every video of a comparison from the start together and keeps them together on seek.
+HEAD = """
+<script>
+window.wanSyncPlay = function (button) {
+  const videos = Array.from(button.closest('.compare').querySelectorAll('video.sync'));
+  videos.forEach(v => { v.currentTime = 0; });
+  Promise.all(videos.map(v => v.play().catch(() => null)));
+  const lead = videos[0];
+  if (lead && !lead.dataset.synced) {
+    lead.dataset.synced = '1';
+    lead.addEventListener('seeked', () => videos.slice(1).forEach(v => { v.currentTime = lead.currentTime; }));
+    lead.addEventListener('pause', () => videos.slice(1).forEach(v => v.pause()));
+  }
+};
+</script>
 """

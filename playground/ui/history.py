@@ -1,0 +1,289 @@
+"""The History tab: this browser's runs from the ledger, details, load into form, compare,
+export, bundle, and recover a task by its id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from playground.client import runner
+from playground.client.ledger import RunRecord
+from playground.client.providers import ProviderConfig
+from playground.core.profile import MODES, Mode
+from playground.core.wire import WireFormat
+from playground.ui import history_views as views
+from playground.ui import runs
+from playground.ui.forms import field_names, form_from_request
+from playground.ui.handlers import sid
+from playground.ui.layout import ModeTab
+from playground.ui.services import Services
+
+STATUS_FILTER = ["all", "active", "succeeded", "failed", "canceled", "refused", "invalid", "unknown", "expired",
+                 "deadline", "outcome_unknown", "unreachable", "download_failed"]
+EXPORTS = [("curl (bash)", "curl"), ("Python (httpx)", "python"), ("JavaScript (fetch)", "javascript"),
+           ("Wire JSON", "json")]
+def _mine(services: Services, session: str, run_id: str | None) -> RunRecord | None:
+    """One of this browser's runs; another browser's run is as good as absent."""
+    if not run_id:
+        return None
+    record = services.ledger().get(run_id.strip())
+    return record if record is not None and record.session_id == services.sessions.get(session).owner else None
+
+
+def file_url(path: str) -> str:
+    return f"/gradio_api/file={path}"
+
+
+@dataclass
+class HistoryTab:
+    mode_filter: gr.Dropdown
+    status_filter: gr.Dropdown
+    table: gr.Dataframe
+    selected: gr.Textbox
+    request_json: gr.Code
+    timeline: gr.HTML
+    guidance: gr.HTML
+    video: gr.Video
+    response: gr.Code
+    load: gr.Button
+    export_kind: gr.Radio
+    export_code: gr.Code
+    bundle: gr.Button
+    bundle_file: gr.File
+    compare_ids: gr.CheckboxGroup
+    compare: gr.Button
+    compare_view: gr.HTML
+    task_id: gr.Textbox
+    recover: gr.Button
+    recover_status: gr.HTML
+    recover_guidance: gr.HTML
+    recover_video: gr.Video
+    refresh: gr.Button
+    timer: gr.Timer
+
+
+def build_history_tab() -> HistoryTab:
+    with gr.Row():
+        mode_filter = gr.Dropdown(["all", *MODES], value="all", label="Mode", scale=1)
+        status_filter = gr.Dropdown(STATUS_FILTER, value="all", label="Status", scale=1)
+        refresh = gr.Button("Refresh", scale=0)
+    table = gr.Dataframe(headers=views.HEADERS, value=[], interactive=False, wrap=True, label="Runs",
+                         elem_id="history-table", max_height=320)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5):
+            selected = gr.Textbox(label="Selected run", placeholder="click a row, or paste a run id")
+            load = gr.Button("Load into form", variant="primary")
+            request_json = gr.Code(language="json", label="Sent JSON", interactive=False, max_lines=20)
+            with gr.Accordion("Export for an integration, or as a bundle", open=False, elem_id="history-export"):
+                with gr.Row():
+                    export_kind = gr.Radio(EXPORTS, value="curl", label="Export", scale=3)
+                    bundle = gr.Button("Build run bundle (zip)", scale=1)
+                export_code = gr.Code(language="shell", label="Export code", interactive=False, max_lines=30)
+                bundle_file = gr.File(label="Run bundle", interactive=False)
+        with gr.Column(scale=4):
+            timeline = gr.HTML(padding=False)
+            guidance = gr.HTML(padding=False)
+            video = gr.Video(label="Run video", interactive=False, height=260)
+            with gr.Accordion("Last response", open=False):
+                response = gr.Code(language="json", label="Last response JSON", interactive=False, max_lines=30)
+    with gr.Accordion("Compare runs", open=False):
+        compare_ids = gr.CheckboxGroup([], label="Runs to compare (2-4)")
+        compare = gr.Button("Compare")
+        compare_view = gr.HTML(padding=False)
+    with gr.Accordion("Recover a task by id", open=False):
+        with gr.Row():
+            task_id = gr.Textbox(label="Task id", placeholder="a task submitted elsewhere or before a crash", scale=3)
+            recover = gr.Button("Recover", scale=1)
+        recover_status = gr.HTML(padding=False)
+        recover_guidance = gr.HTML(padding=False)
+        recover_video = gr.Video(label="Recovered video", interactive=False, height=240)
+    timer = gr.Timer(3.0)
+    return HistoryTab(mode_filter, status_filter, table, selected, request_json, timeline, guidance, video, response,
+                      load, export_kind, export_code, bundle, bundle_file, compare_ids, compare, compare_view, task_id,
+                      recover, recover_status, recover_guidance, recover_video, refresh, timer)
+
+
+def wire_history(services: Services, tab: HistoryTab, connection: list[Any],
+                 mode_tabs: dict[Mode, ModeTab], tabs: gr.Tabs, history_tab: gr.Tab) -> None:
+    listing = [tab.table, tab.compare_ids]
+    list_fn = _make_list(services)
+    filters = [tab.mode_filter, tab.status_filter]
+    triggers = [history_tab.select, tab.refresh.click, tab.mode_filter.change, tab.status_filter.change, tab.timer.tick]
+    gr.on(triggers, list_fn, filters,
+          listing, api_name="history", queue=False, show_progress="hidden")
+    tab.table.select(_pick, [tab.table], [tab.selected], api_visibility="private", queue=False)
+    details = [tab.request_json, tab.timeline, tab.guidance, tab.video, tab.response]
+    tab.selected.change(_make_details(services), [tab.selected], details, api_name="run_details", queue=False)
+    tab.export_kind.change(_make_export(services), [tab.selected, tab.export_kind], [tab.export_code],
+                           api_name="export_run", queue=False)
+    tab.selected.change(_make_export(services), [tab.selected, tab.export_kind], [tab.export_code],
+                        api_visibility="private", queue=False)
+    tab.bundle.click(_make_bundle(services), [tab.selected], [tab.bundle_file], api_name="run_bundle")
+    tab.compare.click(_make_compare(services), [tab.compare_ids], [tab.compare_view], api_name="compare_runs")
+    load_outputs: list[Any] = [tabs]
+    for mode in MODES:
+        load_outputs += mode_tabs[mode].ordered_inputs()
+    tab.load.click(_make_load(services), [tab.selected], load_outputs, api_name="load_into_form")
+    recover_outputs = [tab.recover_status, tab.recover_guidance, tab.recover_video]
+    tab.recover.click(_make_recover(services), [*connection, tab.task_id], recover_outputs,
+                      api_name="recover_task", concurrency_limit=None, show_progress="hidden")
+
+
+def _pick(table: Any, evt: gr.SelectData) -> str:
+    row = evt.row_value if evt.row_value else None
+    return str(row[-1]) if row else ""
+
+
+def _make_list(services: Services) -> Callable[..., tuple[Any, Any]]:
+    def history(mode: str, status: str, request: gr.Request) -> tuple[Any, Any]:
+        """This browser's runs, newest first."""
+        session = sid(request)
+        records = services.ledger().runs(services.sessions.get(session).owner, limit=200)
+        table = views.rows(records, mode, status)
+        ids = [r[-1] for r in table]
+        return table, gr.update(choices=ids)
+
+    return history
+
+
+def _make_details(services: Services) -> Callable[..., tuple[Any, ...]]:
+    def run_details(run_id: str, request: gr.Request) -> tuple[Any, ...]:
+        """The request, timeline, guidance, video and last response of one of this browser's runs."""
+        session = sid(request)
+        record = _mine(services, session, run_id)
+        if record is None:
+            note = '<section aria-label="Run timeline" class="status">No such run in this browser\'s history.</section>'
+            return "", note if run_id else "", "", None, ""
+        body = record.body()
+        return (
+            json.dumps(body, indent=2, ensure_ascii=False) if body else "",
+            views.timeline_html(services.ledger().events(record.run_id)),
+            views.guidance_html(record),
+            views.video_of(record),
+            json.dumps(json.loads(record.last_response), indent=2) if record.last_response else "",
+        )
+
+    return run_details
+
+
+def _api_base(record: RunRecord) -> str:
+    fields = {"kind": record.provider, "wire": record.wire, "base_url": record.base_url}
+    provider = ProviderConfig.model_validate(fields)
+    return provider.api_base
+
+
+def _make_export(services: Services) -> Callable[..., str]:
+    def export_run(run_id: str, kind: str, request: gr.Request) -> str:
+        """Code for the whole loop (submit, poll, download) with the key as an environment variable."""
+        session = sid(request)
+        from playground.core import snippets
+
+        record = _mine(services, session, run_id)
+        body = record.body() if record else None
+        if record is None or body is None:
+            return ""
+        wire: WireFormat = "gateway" if record.wire == "gateway" else "dashscope"
+        base = _api_base(record)
+        if kind == "python":
+            return snippets.python_script(body, wire, base)
+        if kind == "javascript":
+            return snippets.javascript_script(body, wire, base)
+        if kind == "json":
+            return snippets.wire_json(body)
+        return snippets.curl_script(body, wire, base)
+
+    return export_run
+
+
+def _make_bundle(services: Services) -> Callable[..., str | None]:
+    def run_bundle(run_id: str, request: gr.Request) -> str | None:
+        """A zip of the run for a bug report or a stakeholder: request, responses, timeline, video."""
+        session = sid(request)
+        from playground.client.bundle import write_bundle
+
+        record = _mine(services, session, run_id)
+        if record is None:
+            raise gr.Error("Select one of your runs first.")
+        events = services.ledger().events(record.run_id)
+        key = services.sessions.get(session).api_key
+        secrets = [key.get_secret_value()] if key is not None else []
+        secrets += [k.get_secret_value() for k in (services.settings.dashscope_api_key,
+                                                   services.settings.gateway_api_key) if k is not None]
+        path = services.data_dir / "bundles" / f"{record.run_id}.zip"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bundle(
+            path,
+            record={k: v for k, v in vars(record).items() if k not in ("owner",)},
+            request=views.request_of(record),
+            wire_body=record.body() or {},
+            responses=[json.loads(record.last_response)] if record.last_response else [],
+            timeline=[(e.state, views._when(e.at)) for e in events],
+            guidance=(record.guidance_text or "").splitlines(),
+            video=Path(p) if (p := views.video_of(record)) else None,
+            secrets=secrets,
+        )
+        return str(path)
+
+    return run_bundle
+
+
+def _make_compare(services: Services) -> Callable[..., str]:
+    def compare_runs(run_ids: list[str], request: gr.Request) -> str:
+        """Two to four runs side by side: differing parameters marked, videos playing in sync."""
+        session = sid(request)
+        records = [r for r in (_mine(services, session, i) for i in run_ids or []) if r is not None]
+        if not 2 <= len(records) <= 4:
+            return '<section aria-label="Comparison" class="compare">Choose between 2 and 4 runs.</section>'
+        return views.compare_html(records, file_url)
+
+    return compare_runs
+
+
+def _make_load(services: Services) -> Callable[..., list[Any]]:
+    def load_into_form(run_id: str, request: gr.Request) -> list[Any]:
+        """Every input of the run's tab restored as it was sent, and that tab opened."""
+        session = sid(request)
+        record = _mine(services, session, run_id)
+        sent = views.request_of(record) if record else {}
+        mode = sent.get("mode")
+        if mode not in MODES:
+            raise gr.Error("Select one of your runs first (a recovered task has no form to load).")
+        values = form_from_request(sent)
+        updates: list[Any] = [gr.Tabs(selected=mode)]
+        for each in MODES:
+            names = field_names(each)
+            updates += [values.get(n) for n in names] if each == mode else [gr.skip() for _ in names]
+        return updates
+
+    return load_into_form
+
+
+def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
+    async def recover_task(provider: Any, wire: Any, base_url: str, scenario: str, task_id: str,
+                           request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
+        """Attach to a task submitted elsewhere (or before a crash) and follow it to its video."""
+        session = sid(request)
+        task_id = (task_id or "").strip()
+        if not task_id:
+            raise gr.Error("Task id: paste the id of the task to follow.")
+        connection = runs.Connection(provider=provider, wire=services.wire_for(provider, wire),
+                                     base_url=(base_url or "").strip() or None, scenario=None,
+                                     api_key=services.sessions.get(session).api_key)
+        try:
+            config = runs.provider_config(services, connection)
+        except runs.ConnectionError_ as exc:
+            raise gr.Error(str(exc)) from None
+        stream = runner.recover(task_id, config, services.ledger(), services.runs_dir,
+                                deadline_s=services.settings.run_deadline_s,
+                                session_id=services.sessions.get(session).owner)
+        run_id = await services.board.start(stream, provider=config)
+        async for view in runs.watch(services, run_id):
+            status, guidance, video, _, _ = view.as_outputs()
+            yield status, guidance, video
+
+    return recover_task
