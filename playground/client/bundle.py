@@ -89,6 +89,8 @@ def write_bundle(
     ``timeline`` holds (state, when) pairs; ``secrets`` the key texts to remove (anything that
     looks like a key is removed anyway). A video that is None or missing is left out.
     """
+    # A key may also sit inside JSON text the record carries (a stored answer), escaped.
+    secrets = [*secrets, *(json.dumps(s)[1:-1] for s in secrets if s)]
     clean_record = _scrub_value(dict(record), secrets)
     clean_body = _scrub_value(dict(wire_body), secrets)
     fmt = _wire_format(clean_record, clean_body)

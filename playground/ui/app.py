@@ -97,6 +97,7 @@ def build_ui(services: Services) -> gr.Blocks:
         )
         for tab in tabs.values():
             _wire_tab(demo, services, tab, connection)
+            _wire_import(services, tab, tabs, tab_strip)
         wire_history(services, past, connection, tabs, tab_strip, history_tab)
         # A closed or reloaded tab's server-side data (its typed key) goes with it.
         demo.unload(handlers.make_forget(services))
@@ -137,6 +138,16 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
             api_name=f"duration_range_{name}",
             queue=False,
         )
+    assert tab.export_kind and tab.export_code
+    gr.on(
+        [tab.export_kind.change, tab.request_json.change],
+        handlers.make_export(services, mode),
+        [*connection[:3], tab.export_kind, tab.request_json],
+        [tab.export_code],
+        api_name=f"export_{name}",
+        queue=False,
+        show_progress="hidden",
+    )
     run_outputs = [tab.status, tab.guidance, tab.video, tab.output, tab.response]
     tab.send.click(
         handlers.make_send(services, mode),
@@ -149,3 +160,15 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
     # Cancelling is a request to the running send handler, which asks the provider and reports
     # the outcome; killing the handler instead would leave a paid task running unseen.
     tab.cancel.click(handlers.make_cancel(services, mode), None, None, api_name=f"cancel_{name}", queue=False)
+
+
+def _wire_import(services: Services, tab: ModeTab, tabs: dict[Mode, ModeTab], strip: gr.Tabs) -> None:
+    assert tab.import_button and tab.import_text and tab.import_report
+    every_input = [component for mode in MODES for component in tabs[mode].ordered_inputs()]
+    tab.import_button.click(
+        handlers.make_import(services, tab.mode),
+        [tab.import_text],
+        [strip, tab.import_report, *every_input],
+        api_name=f"import_{slug(tab.mode)}",
+        queue=False,
+    )

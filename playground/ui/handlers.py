@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -17,12 +18,13 @@ from typing import Any
 import gradio as gr
 from pydantic import SecretStr
 
-from playground.core.profile import Mode
+from playground.core import importer, snippets
+from playground.core.profile import MODES, Mode
 from playground.core.request import ReferenceToVideo
 from playground.core.rules import duration_rule
 from playground.settings import Provider
 from playground.ui import runs
-from playground.ui.forms import field_names, request_from_form, slots
+from playground.ui.forms import field_names, form_from_request, request_from_form, slots
 from playground.ui.preview import build_preview
 from playground.ui.services import Services
 
@@ -204,3 +206,55 @@ def make_cancel(services: Services, mode: Mode) -> Callable[[gr.Request], Awaita
 
     cancel.__name__ = f"cancel_{mode.replace('-', '_')}"
     return cancel
+
+
+def make_export(services: Services, mode: Mode) -> Callable[..., str]:
+    def export_request(provider: Provider, wire: Any, base_url: str | None, kind: str, body: str) -> str:
+        """Code for the previewed request's whole loop; the key stays an environment variable."""
+        try:
+            parsed = json.loads(body or "{}")
+        except json.JSONDecodeError:
+            return ""
+        if not parsed:
+            return ""
+        fmt = services.wire_for(provider, wire)
+        connection = runs.Connection(provider, fmt, (base_url or "").strip() or None, None, None)
+        base = runs.api_base(services, connection)
+        writer = {"python": snippets.python_script, "javascript": snippets.javascript_script}.get(
+            kind, snippets.curl_script
+        )
+        return writer(parsed, fmt, base)
+
+    export_request.__name__ = f"export_{mode.replace('-', '_')}"
+    return export_request
+
+
+def make_import(services: Services, mode: Mode) -> Callable[[str], list[Any]]:
+    """Paste JSON or curl: fill the right tab, or say why not and leave every form as it was."""
+
+    def import_request(text: str) -> list[Any]:
+        result = importer.import_request(text or "", services.profile)
+        report = _import_report(result)
+        if result.fields is None or result.request is None:
+            return [gr.skip(), report, *[gr.skip() for m in MODES for _ in field_names(m)]]
+        target: Mode = result.fields["mode"]
+        values = form_from_request(result.fields)
+        updates: list[Any] = [gr.Tabs(selected=target), report]
+        for each in MODES:
+            names = field_names(each)
+            updates += [values.get(n) for n in names] if each == target else [gr.skip() for _ in names]
+        return updates
+
+    import_request.__name__ = f"import_{mode.replace('-', '_')}"
+    return import_request
+
+
+def _import_report(result: importer.ImportResult) -> str:
+    ok = result.request is not None
+    items = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in result.lines()[1:])
+    css = "ok" if ok and not items else ("warn" if ok else "bad")
+    discarded = "<p>An API key was in the pasted text; it was discarded, not kept.</p>" if result.key_discarded else ""
+    return (
+        f'<div class="verdict {css}" aria-label="Import report"><strong>{html.escape(result.message)}</strong>'
+        f"{discarded}<ul>{items}</ul></div>"
+    )

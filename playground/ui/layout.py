@@ -30,6 +30,11 @@ class ModeTab:
     output: gr.HTML | None = None
     guidance: gr.HTML | None = None
     response: gr.Code | None = None
+    import_text: gr.Textbox | None = None
+    import_button: gr.Button | None = None
+    import_report: gr.HTML | None = None
+    export_kind: gr.Radio | None = None
+    export_code: gr.Code | None = None
 
     def ordered_inputs(self) -> list[Any]:
         return [self.inputs[name] for name in field_names(self.mode)]
@@ -51,6 +56,15 @@ def build_mode_tab(mode: Mode, profile: Profile) -> ModeTab:
     tab = ModeTab(mode)
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=360):
+            with gr.Accordion("Import a request (JSON or curl)", open=False, elem_id=f"{mode}-import"):
+                tab.import_text = gr.Textbox(
+                    label="Paste a request",
+                    lines=4,
+                    max_lines=16,
+                    placeholder="Either wire format's JSON, or a curl command copied from docs or devtools",
+                )
+                tab.import_button = gr.Button("Import into the form")
+                tab.import_report = gr.HTML(padding=False)
             _prompt_inputs(tab, profile, rules.prompt_required)
             with gr.Row():
                 tab.inputs["duration"] = duration_input(rules.duration)
@@ -118,6 +132,14 @@ def _output_panel(tab: ModeTab) -> None:
         value="{}", language="json", label="Request JSON", interactive=False, lines=12, max_lines=24, wrap_lines=True
     )
     tab.verdict = gr.HTML(padding=False)
+    with gr.Accordion("Code for this request", open=False, elem_id=f"{tab.mode}-export"):
+        tab.export_kind = gr.Radio(
+            [("curl (bash)", "curl"), ("Python (httpx)", "python"), ("JavaScript (fetch)", "javascript")],
+            value="curl",
+            label="Language",
+            info="The whole loop: submit, poll with backoff, download",
+        )
+        tab.export_code = gr.Code(language="shell", label="Code", interactive=False, max_lines=30)
     with gr.Row():
         tab.send = gr.Button("Send", variant="primary", scale=3)
         tab.cancel = gr.Button("Cancel", variant="stop", scale=1)

@@ -43,6 +43,22 @@ class ConnectionError_(ValueError):
     """The connection panel does not describe a usable provider."""
 
 
+def api_base(services: Services, connection: Connection) -> str:
+    """Where the API paths hang off for this connection (no key needed to say so)."""
+    base = connection.base_url
+    if base is None:
+        if connection.provider == "sandbox":
+            base = services.sandbox_url
+        elif connection.provider == "dashscope":
+            base = services.settings.dashscope_base_url()
+        else:
+            base = services.settings.base_url or "https://YOUR-GATEWAY/v1"
+    try:
+        return ProviderConfig(kind=connection.provider, wire=connection.wire, base_url=base).api_base
+    except ValidationError:
+        return base
+
+
 def provider_config(services: Services, connection: Connection) -> ProviderConfig:
     settings = services.settings
     base = connection.base_url
