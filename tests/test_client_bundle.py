@@ -26,8 +26,10 @@ def test_a_bundle_holds_every_part_and_no_key(tmp_path: Path) -> None:
     )
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
-        assert names == {"README.txt", "run.json", "request.json", "wire_body.json", "responses.json",
-                         "timeline.json", "guidance.txt", "video.mp4"}
+        scripts = {n for n in names if n.startswith("snippets/")}
+        assert names - scripts == {"README.txt", "run.json", "request.json", "wire.json", "responses.json",
+                                   "timeline.json", "guidance.txt", "video.mp4"}
+        assert len(scripts) == 3
         for name in names - {"video.mp4"}:
             assert KEY not in archive.read(name).decode(), name
         assert archive.getinfo("video.mp4").compress_type == zipfile.ZIP_STORED

@@ -1,4 +1,4 @@
-"""The task registry on disk, so tasks outlive the process that accepted them.
+"""What a task is, and the registry on disk that lets tasks outlive the process that took them.
 
 A real provider keeps a task for 24 h whatever happens to the machine that took it; the
 playground's "resume unfinished runs after a restart" can only be rehearsed against a sandbox
@@ -18,12 +18,14 @@ warning and deleted, never fatal: a sandbox must start.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,17 @@ _SURFACES: tuple[WireFormat, ...] = ("dashscope", "gateway")
 _log = logging.getLogger(__name__)
 
 
+class Status(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+FINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED})
+
+
 @dataclass(frozen=True)
 class Failure:
     code: str
@@ -47,9 +60,9 @@ class Failure:
     param: str | None = None
 
 
-@dataclass(frozen=True)
-class Record:
-    """Everything about a task except its live asyncio runner."""
+@dataclass
+class Task:
+    """One submitted request and what has become of it."""
 
     task_id: str
     surface: WireFormat
@@ -62,72 +75,87 @@ class Record:
     origin: Origin
     seq: int
     submitted_at: float
-    status: str
-    scheduled_at: float | None
-    ended_at: float | None
-    outcome: Outcome | None
-    failure: Failure | None
-    expired: bool
+    status: Status = Status.PENDING
+    scheduled_at: float | None = None
+    ended_at: float | None = None
+    outcome: Outcome | None = None
+    failure: Failure | None = None
+    expired: bool = False
+    runner: asyncio.Task[None] | None = field(default=None, repr=False)  # never stored
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL
 
 
-def encode(record: Record) -> str:
+def to_json(task: Task) -> str:
+    """The stored form of a task: everything but its runner."""
     document: dict[str, Any] = {
         "v": _VERSION,
-        "surface": record.surface,
-        "owner": record.owner,
-        "model": record.model,
-        "request": REQUEST_ADAPTER.dump_python(record.request, mode="json"),
-        "seed": record.seed,
-        "scenario": record.scenario.name if record.scenario is not None else None,
-        "delays": asdict(record.delays),
+        "surface": task.surface,
+        "owner": task.owner,
+        "model": task.model,
+        "request": REQUEST_ADAPTER.dump_python(task.request, mode="json"),
+        "seed": task.seed,
+        "scenario": task.scenario.name if task.scenario is not None else None,
+        "delays": asdict(task.delays),
         "origin": {
-            "netlocs": sorted(record.origin.netlocs),
-            "prefixes": sorted(record.origin.prefixes),
-            "owner": record.origin.owner,
+            "netlocs": sorted(task.origin.netlocs),
+            "prefixes": sorted(task.origin.prefixes),
+            "owner": task.origin.owner,
         },
-        "seq": record.seq,
-        "submitted_at": record.submitted_at,
-        "status": record.status,
-        "scheduled_at": record.scheduled_at,
-        "ended_at": record.ended_at,
-        "outcome": asdict(record.outcome) if record.outcome is not None else None,
-        "failure": asdict(record.failure) if record.failure is not None else None,
-        "expired": record.expired,
+        "seq": task.seq,
+        "submitted_at": task.submitted_at,
+        "status": task.status.value,
+        "scheduled_at": task.scheduled_at,
+        "ended_at": task.ended_at,
+        "outcome": asdict(task.outcome) if task.outcome is not None else None,
+        "failure": asdict(task.failure) if task.failure is not None else None,
+        "expired": task.expired,
     }
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
-def decode(task_id: str, text: str) -> Record:
-    """The record a row holds; ValueError (or KeyError, TypeError) when it cannot be read."""
+def from_json(task_id: str, text: str) -> Task:
+    """The task a stored document describes; ValueError, KeyError or TypeError if it cannot be read."""
     doc = json.loads(text)
     if doc.get("v") != _VERSION:
         raise ValueError(f"record version {doc.get('v')!r} is not {_VERSION}")
     surface = doc["surface"]
     if surface not in _SURFACES:
         raise ValueError(f"unknown surface {surface!r}")
-    scenario_name = doc["scenario"]
+    scenario = doc["scenario"]
     origin = doc["origin"]
     outcome = doc["outcome"]
     failure = doc["failure"]
-    return Record(
+    return Task(
         task_id=task_id,
         surface=surface,
         owner=str(doc["owner"]),
         model=str(doc["model"]),
+        # The stored JSON turned tuples into lists, which strict validation would refuse.
         request=REQUEST_ADAPTER.validate_python(doc["request"], strict=False),
         seed=int(doc["seed"]),
-        scenario=SCENARIOS[scenario_name] if scenario_name is not None else None,
-        delays=timing.Delays(**doc["delays"]),
+        scenario=SCENARIOS[scenario] if scenario is not None else None,
+        delays=timing.Delays(float(doc["delays"]["queue_s"]), float(doc["delays"]["run_s"])),
         origin=Origin(frozenset(origin["netlocs"]), frozenset(origin["prefixes"]), str(origin["owner"])),
         seq=int(doc["seq"]),
         submitted_at=float(doc["submitted_at"]),
-        status=str(doc["status"]),
-        scheduled_at=doc["scheduled_at"],
-        ended_at=doc["ended_at"],
+        status=Status(doc["status"]),
+        scheduled_at=_optional_float(doc["scheduled_at"]),
+        ended_at=_optional_float(doc["ended_at"]),
         outcome=Outcome(**outcome) if outcome is not None else None,
         failure=Failure(**failure) if failure is not None else None,
         expired=bool(doc["expired"]),
     )
+
+
+def _optional_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float):
+        raise TypeError(f"{value!r} is not a time")
+    return float(value)
 
 
 class TaskRecords:
@@ -139,39 +167,58 @@ class TaskRecords:
         # One connection shared under a lock: the loop thread writes, the sweep deletes from a
         # worker thread, and SQLite connections are not to be used from two threads at once.
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        # A sandbox restarted on the same folder may briefly overlap the one shutting down.
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, document TEXT NOT NULL)")
+        try:
+            self._db: sqlite3.Connection | None = self._open()
+        except sqlite3.DatabaseError as exc:
+            # Not a database (a truncated copy, another program's file): keep it for a look,
+            # start empty. Losing old tasks beats a sandbox that cannot start.
+            aside = self.path.with_name(f"{FILE_NAME}.unreadable")
+            _log.warning("sandbox: %s cannot be read (%s); moved to %s", self.path, exc, aside.name)
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(f"{self.path}{suffix}")
+                if part.exists():
+                    part.replace(f"{aside}{suffix}")
+            self._db = self._open()
 
-    def save(self, record: Record) -> None:
-        text = encode(record)
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            # A sandbox restarted on the same folder may briefly overlap the one shutting down.
+            db.execute("PRAGMA busy_timeout=5000")
+            db.execute("CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, document TEXT NOT NULL)")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def save(self, task: Task) -> None:
+        text = to_json(task)
         with self._lock:
             if self._db is None:
                 return  # closed: a late transition during shutdown is not worth an error
             self._db.execute(
                 "INSERT INTO tasks (task_id, document) VALUES (?, ?) "
                 "ON CONFLICT(task_id) DO UPDATE SET document = excluded.document",
-                (record.task_id, text),
+                (task.task_id, text),
             )
 
-    def load(self) -> list[Record]:
-        """Every readable record; unreadable rows are logged and deleted."""
+    def load(self) -> list[Task]:
+        """Every readable task; unreadable rows are logged and deleted."""
         with self._lock:
             assert self._db is not None, "load before close"
             rows = self._db.execute("SELECT task_id, document FROM tasks").fetchall()
-        records: list[Record] = []
+        tasks: list[Task] = []
         broken: list[str] = []
         for task_id, text in rows:
             try:
-                records.append(decode(task_id, text))
+                tasks.append(from_json(task_id, text))
             except (ValueError, KeyError, TypeError) as exc:
                 _log.warning("sandbox: dropping the unreadable record of task %s: %s", task_id, exc)
                 broken.append(task_id)
         self.delete(broken)
-        return records
+        return tasks
 
     def delete(self, task_ids: Iterable[str]) -> None:
         ids = [(task_id,) for task_id in task_ids]
@@ -179,7 +226,9 @@ class TaskRecords:
             return
         with self._lock:
             if self._db is not None:
+                self._db.execute("BEGIN")
                 self._db.executemany("DELETE FROM tasks WHERE task_id = ?", ids)
+                self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

