@@ -41,9 +41,11 @@ class RunningApp:
         return self.log.read_text(errors="replace")
 
 
-def start_app(data_dir: Path, *, delay_scale: float = 0.3, extra_env: dict[str, str] | None = None) -> RunningApp:
-    """Start `python app.py` on a free loopback port and wait until /healthz answers."""
-    port = free_port()
+def start_app(
+    data_dir: Path, *, delay_scale: float = 0.3, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> RunningApp:
+    """Start `python app.py` on a loopback port (a free one by default) and wait until /healthz answers."""
+    port = port or free_port()
     env = {
         **os.environ,
         "GRADIO_ANALYTICS_ENABLED": "False",

@@ -152,6 +152,8 @@ def test_results_uploads_and_tasks_expire_and_are_deleted(client: httpx.Client, 
                                                           tmp_path: Path) -> None:
     base = start_sandbox(delay_scale=0.0, ttl_s=1.5, sweep_interval_s=0.1) + "/sandbox"
     file_url = upload(client, base, make_image(tmp_path / "a.png", 320, 240))
+    # Checked now: the render below may first wait for a render process to start.
+    assert client.get(file_url).status_code == 200
     answer = client.post(base + CREATE, json={"model": "wan2.7-t2v", "input": {"prompt": "brief"},
                                               "parameters": {"resolution": "720P", "duration": 2}},
                          headers=dashscope_headers())
@@ -160,7 +162,6 @@ def test_results_uploads_and_tasks_expire_and_are_deleted(client: httpx.Client, 
     assert done["output"]["task_status"] == "SUCCEEDED"
     video_url = done["output"]["video_url"]
     assert client.get(video_url).status_code == 200
-    assert client.get(file_url).status_code == 200
     time.sleep(2.2)
     assert client.get(file_url).status_code == 404
     assert client.get(video_url).status_code == 404

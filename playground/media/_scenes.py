@@ -175,7 +175,11 @@ def _orb_rgba(radius: int, colour: RGB) -> npt.NDArray[np.uint8]:
 
 
 class KenBurnsScene(Scene):
-    """Image-to-video: the picture, first whole, then slowly zooming in and drifting aside."""
+    """Image-to-video: the picture, first whole, then slowly zooming in and drifting aside.
+
+    A pan alone would be cheaper to draw and encode, but then the opening frame could not be the
+    whole picture, and an image-to-video result starts on exactly the picture it was given.
+    """
 
     def __init__(self, image: Image.Image, pool: FramePool, count: int, rng: Rng) -> None:
         width, height = pool.size

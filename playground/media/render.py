@@ -146,7 +146,9 @@ def choose_scene(spec: RenderSpec, overlay: Overlay, colours: Palette, rng: Rng,
         cards = build_cards(spec.references, (width, height), area, colours.accent, rng)
         return CardsScene(pool, _card_backdrop(spec, colours), cards, spec.fps)
     base: Scene
-    fade_start = count // 2
+    # The cross-fade to a last frame fills the final third: long enough to read as a transition,
+    # and short because every fading frame changes every pixel, the costliest thing to encode.
+    fade_start = count - count // 3
     if spec.first_clip is not None:
         base = ClipScene(spec.first_clip, pool, spec.fps, count, rng)
         clip_frames = _clip_frames(spec.first_clip, spec.fps)

@@ -4,10 +4,12 @@
 ``standalone_app`` wraps it for serving alone and ``serve_in_thread`` serves an app on
 loopback in a background thread. Module map: app (routing, limits, error shapes),
 dashscope_routes, gateway_routes, file_routes, oss (the SDK's upload flow), tasks (queue and
-runs), worker (rendering), files (the store), scenarios, timing, bodies, errors.
+runs), records (tasks on disk, so they survive a restart), render_pool and render_worker (the
+low-priority render processes), worker (one render), files (the store), scenarios, timing,
+bodies, errors.
 """
 
-from playground.sandbox.app import close_sandbox, create_sandbox
+from playground.sandbox.app import activate_sandbox, close_sandbox, create_sandbox
 from playground.sandbox.config import SandboxConfig
 from playground.sandbox.scenarios import HEADER as SCENARIO_HEADER
 from playground.sandbox.scenarios import SCENARIOS
@@ -18,6 +20,7 @@ __all__ = [
     "SCENARIOS",
     "SCENARIO_HEADER",
     "SandboxConfig",
+    "activate_sandbox",
     "close_sandbox",
     "create_sandbox",
     "serve_in_thread",

@@ -7,7 +7,8 @@ bucket), ``/openapi.json`` and ``/docs``.
 Around the routes sits one gatekeeper that gives every request an id (``X-Request-Id``, and
 the DashScope bodies' ``request_id``), enforces body limits while bytes stream in (the JSON
 limit, or ``max_upload_bytes`` on the upload routes; 413 either way), and starts the periodic
-clean-up on the serving loop, since mounted apps get no lifespan events of their own.
+clean-up (and the resumption of restored tasks) on the serving loop, since mounted apps get
+no lifespan events of their own.
 
 Every refusal is rendered in the shape of the surface it was made on (errors.py); unknown
 routes and methods get the same documented bodies, never the framework's defaults.
@@ -71,7 +72,7 @@ class _Gatekeeper:
             return
         rid = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = rid
-        self.runtime.board.ensure_sweeper()
+        self.runtime.board.start()
         path = route_path(scope)
         config = self.runtime.config
         if path in (file_routes.UPLOAD_PATH, file_routes.OSS_PATH):
@@ -106,13 +107,16 @@ class _Gatekeeper:
 def create_sandbox(config: SandboxConfig) -> FastAPI:
     """The sandbox app; mount it at ``/sandbox`` (``app.mount("/sandbox", create_sandbox(c))``).
 
-    ``app.state.runtime`` holds its state; await :func:`close_sandbox` at shutdown to stop
-    its tasks and render workers (done for you when it runs as the root app).
+    ``app.state.runtime`` holds its state. Tasks stored by an earlier sandbox on the same data
+    dir are read back now; call :func:`activate_sandbox` at start-up to resume the unfinished
+    ones at once rather than on the first request, and await :func:`close_sandbox` at shutdown
+    to stop its tasks and render processes (both done for you when it runs as the root app).
     """
     runtime = Runtime(config)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.board.start()
         yield
         await runtime.close()
 
@@ -163,6 +167,15 @@ def runtime_of(app: FastAPI) -> Runtime:
     runtime = app.state.runtime
     assert isinstance(runtime, Runtime)
     return runtime
+
+
+def activate_sandbox(app: FastAPI) -> None:
+    """Resume the tasks a previous run left unfinished, and start the clean-up, right now.
+
+    Call it from the parent app's start-up, on the serving loop; without it the sandbox's
+    first request does the same (a mounted app gets no start-up event of its own).
+    """
+    runtime_of(app).board.start()
 
 
 async def close_sandbox(app: FastAPI) -> None:

@@ -29,6 +29,7 @@ from playground.core import wire
 from playground.core.rules import CheckOptions
 from playground.core.schema import request_schema
 from playground.sandbox import bodies, errors
+from playground.sandbox.records import Status, Task
 from playground.sandbox.runtime import (
     Runtime,
     authenticate,
@@ -39,7 +40,6 @@ from playground.sandbox.runtime import (
     request_id,
     sandbox_base,
 )
-from playground.sandbox.tasks import Status, Task
 from playground.sandbox.timing import dashscope_time
 
 PREFIX = "/api/v1"

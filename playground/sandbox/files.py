@@ -142,6 +142,11 @@ class FileStore:
     def discard(self, kind: Literal["uploads", "results", "work"], file_id: str) -> None:
         shutil.rmtree(self._inside(kind, file_id), ignore_errors=True)
 
+    def discard_partials(self, task_id: str) -> None:
+        """Delete the temporary files of a render that never finished (hidden, never served)."""
+        for leftover in self._inside("results", task_id).glob(".*.part"):
+            leftover.unlink(missing_ok=True)
+
     # -- reading ---------------------------------------------------------------------------
 
     def find(self, kind: str, file_id: str, name: str) -> Stored | None:

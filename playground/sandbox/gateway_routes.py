@@ -27,6 +27,7 @@ from playground.core.rules import CheckOptions
 from playground.core.schema import request_schema
 from playground.sandbox import bodies
 from playground.sandbox.errors import ApiError
+from playground.sandbox.records import Status, Task
 from playground.sandbox.runtime import (
     Runtime,
     authenticate,
@@ -36,7 +37,6 @@ from playground.sandbox.runtime import (
     refusal,
     sandbox_base,
 )
-from playground.sandbox.tasks import Status, Task
 from playground.sandbox.timing import iso_time
 
 PREFIX = "/v1"

@@ -21,7 +21,9 @@ import pickle
 import signal
 import struct
 import sys
-from typing import BinaryIO
+import threading
+import time
+from typing import IO
 
 from playground.sandbox.worker import Outcome, RenderJob, produce
 
@@ -38,13 +40,13 @@ BOOT = (
 )
 
 
-def send(stream: BinaryIO, message: object) -> None:
+def send(stream: IO[bytes], message: object) -> None:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(payload)) + payload)
     stream.flush()
 
 
-def receive(stream: BinaryIO) -> object | None:
+def receive(stream: IO[bytes]) -> object | None:
     """The next message, or None when the other side has closed the pipe."""
     header = _read_exactly(stream, _HEADER.size)
     if header is None:
@@ -53,10 +55,11 @@ def receive(stream: BinaryIO) -> object | None:
     payload = _read_exactly(stream, size)
     if payload is None:
         return None
-    return pickle.loads(payload)
+    message: object = pickle.loads(payload)
+    return message
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
     chunks: list[bytes] = []
     left = size
     while left:
@@ -76,7 +79,24 @@ def render_one(job: RenderJob) -> Outcome:
         return Outcome(fail_code="InternalError", fail_message=f"the sandbox failed: {exc!r}")
 
 
+def _exit_with_parent(interval_s: float = 0.5) -> None:
+    """End this process soon after the server that started it dies (SIGKILL, OOM killer).
+
+    Without this an orphan would finish its render for nobody, taking CPU from the server
+    that replaces its parent; the replacement renders the task again from its record.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> int:
+    _exit_with_parent()
     # Ctrl-C in the terminal reaches the whole process group; the parent decides when its
     # workers stop (it closes our stdin or kills us), so a render is never cut off mid-file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -85,6 +105,10 @@ def main() -> int:
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     jobs = sys.stdin.buffer
+    # The codec libraries now, while the task that started this process is still queued,
+    # rather than inside its first render.
+    import playground.media.probe
+    import playground.media.render  # noqa: F401
     while True:
         job = receive(jobs)
         if job is None:  # the parent closed the pipe or died: nothing more will come

@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from playground.sandbox.app import close_sandbox, create_sandbox
+from playground.sandbox.app import activate_sandbox, close_sandbox, create_sandbox
 from playground.sandbox.config import SandboxConfig
 
 MOUNT = "/sandbox"
@@ -28,6 +28,7 @@ def standalone_app(config: SandboxConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        activate_sandbox(sandbox)  # tasks left unfinished by a previous run carry on unasked
         yield
         await close_sandbox(sandbox)
 

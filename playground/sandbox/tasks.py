@@ -4,30 +4,33 @@ Each task is an asyncio task on the server's loop. It waits out its queue delay,
 of ``workers`` run slots (still PENDING: that wait is the queue position clients see), then
 RUNNING: it resolves its media from the file store and renders in the render pool while the
 artificial run delay elapses; it ends when both are done. Rendering never runs on the event
-loop, so any number of waiting tasks costs the server nothing.
+loop, so any number of waiting tasks costs the server nothing. The render pool is a set of
+low-priority child processes, so renders take neither the server's GIL nor its CPU
+(render_pool.py says why and what it measured).
 
-Render pool: threads, bounded to ``workers``. Measured on 2 cores (720P, 5 s, two renders at
-once): threads finished in 1.2-1.6 s wall against 0.9-1.1 s for one render alone, because
-PyAV's encoder and numpy release the GIL for the heavy work; worker processes were no faster
-(0.9-2.0 s) and would need the ``spawn`` start method (forking a threaded server is unsafe),
-which re-imports the launching script in every worker. A 10 ms timer on the loop stayed
-within 8 ms of schedule during the renders either way, so threads keep the server responsive.
+Every task is also written to disk (records.py) at each change of state, and a board started
+on the same data dir reads them back: finished tasks read as before, and a task that was
+PENDING or RUNNING when its process stopped carries on, re-rendered from its stored request
+(rendering is deterministic, so the video is the one it would have made). It keeps its id,
+submit time, seed and, for a RUNNING task, its start time; what is left of its artificial
+delays is paced by the restarted sandbox's delay scale. The resumption starts with the first
+request the sandbox serves (mounted apps get no start-up event), or at start-up when the
+sandbox is the root app (``standalone_app``).
 
-Records live in memory; a task is forgotten ``ttl_s`` after it ended (or was submitted),
-after which DashScope reads it as UNKNOWN and the gateway as not found.
+A task is forgotten, in memory and on disk, ``ttl_s`` after it ended; one whose submit is
+older than that when a sandbox starts is not resumed. DashScope then reads it as UNKNOWN and
+the gateway as not found.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
+import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 from playground.core.profile import Profile
@@ -37,69 +40,13 @@ from playground.core.wire import WireFormat, path_of
 from playground.sandbox import errors, timing
 from playground.sandbox.config import SandboxConfig
 from playground.sandbox.files import FileStore, MediaRefused, Origin, resolve
+from playground.sandbox.records import Failure, Status, Task, TaskRecords
+from playground.sandbox.render_pool import RenderPool
 from playground.sandbox.scenarios import Scenario
-from playground.sandbox.worker import DURATION_SLOT, RATIO_SLOT, MediaInput, Outcome, RenderJob, produce
+from playground.sandbox.worker import DURATION_SLOT, RATIO_SLOT, MediaInput, Outcome, RenderJob
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/bmp": "bmp", "image/webp": "webp"}
-
-
-class Status(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
-
-
-FINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED})
-
-
-@dataclass(frozen=True)
-class Failure:
-    code: str
-    message: str
-    param: str | None = None
-
-
-@dataclass
-class Task:
-    """One submitted request and what has become of it."""
-
-    task_id: str
-    surface: WireFormat
-    owner: str
-    model: str
-    request: VideoRequest
-    seed: int
-    scenario: Scenario | None
-    delays: timing.Delays
-    origin: Origin
-    seq: int
-    submitted_at: float
-    status: Status = Status.PENDING
-    scheduled_at: float | None = None
-    ended_at: float | None = None
-    outcome: Outcome | None = None
-    failure: Failure | None = None
-    expired: bool = False
-    runner: asyncio.Task[None] | None = field(default=None, repr=False)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINAL
-
-
-class RenderPool:
-    """The bounded thread pool renders run in (see the module docstring for why threads)."""
-
-    def __init__(self, workers: int) -> None:
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="sandbox-render")
-
-    async def run(self, job: RenderJob) -> Outcome:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, produce, job)
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+_log = logging.getLogger(__name__)
 
 
 class TaskBoard:
@@ -110,11 +57,31 @@ class TaskBoard:
         self.profile: Profile = config.profile
         self.store = store
         self.pool = RenderPool(config.workers)
+        self.records = TaskRecords(store.root)
         self._clock = clock
         self._tasks: dict[str, Task] = {}
-        self._seq = itertools.count()
         self._slots = asyncio.Semaphore(config.workers)
         self._sweeper: asyncio.Task[None] | None = None
+        self._seq = itertools.count(self.restore())
+
+    def restore(self) -> int:
+        """Read the stored tasks back; the next free sequence number.
+
+        Unfinished tasks wait here without a runner until :meth:`start` runs on the serving
+        loop (there may be no loop yet while the app is being built).
+        """
+        now = self._clock()
+        forgotten: list[str] = []
+        for task in sorted(self.records.load(), key=lambda t: t.seq):
+            if now - (task.ended_at if task.ended_at is not None else task.submitted_at) > self.config.ttl_s:
+                forgotten.append(task.task_id)
+                continue
+            if not task.finished:
+                # The rest of its wait follows this sandbox's delay scale, which may differ.
+                task.delays = self.delays_of(task.request, task.scenario)
+            self._tasks[task.task_id] = task
+        self.records.delete(forgotten)
+        return max((t.seq for t in self._tasks.values()), default=-1) + 1
 
     # -- submitting and reading ------------------------------------------------------------
 
@@ -124,15 +91,18 @@ class TaskBoard:
         if active >= self.config.max_active_tasks:
             raise errors.busy(self.config.max_active_tasks)
         seed = request.seed if request.seed is not None else secrets.randbelow(self.profile.seed_max + 1)
-        duration = self.duration_of(request)
         task = Task(
             task_id=task_id, surface=surface, owner=owner, model=model, request=request, seed=seed,
             scenario=scenario, origin=origin, seq=next(self._seq), submitted_at=self._clock(),
-            delays=timing.delays(self.resolution_of(request), duration or 5.0, scenario, self.config.delay_scale),
+            delays=self.delays_of(request, scenario),
         )
+        # On disk before the answer leaves: a client holding this id can count on it.
+        self._save(task)
         self._tasks[task_id] = task
         task.runner = asyncio.create_task(self._run(task), name=f"sandbox-task-{task_id}")
-        self.ensure_sweeper()
+        self.start()
+        if scenario is None or scenario.fail_code is None:
+            self.pool.warm()
         return task
 
     def lookup(self, task_id: str, surface: WireFormat, owner: str) -> Task | None:
@@ -157,6 +127,7 @@ class TaskBoard:
         task.runner.cancel()
         task.status = Status.CANCELED
         task.ended_at = self._clock()
+        self._save(task)
         return True
 
     def queue_position(self, task: Task) -> int | None:
@@ -189,6 +160,10 @@ class TaskBoard:
         # documented 15 s, at least 0.1 s (render time can outlast a small artificial delay).
         return int(min(15.0, max(0.1, left / 2)) * 1000)
 
+    def delays_of(self, request: VideoRequest, scenario: Scenario | None) -> timing.Delays:
+        duration = self.duration_of(request) or 5.0  # 0 keeps an edit's source length: unknown yet
+        return timing.delays(self.resolution_of(request), duration, scenario, self.config.delay_scale)
+
     def resolution_of(self, request: VideoRequest) -> str:
         return request.resolution or self.profile.default_resolution
 
@@ -214,34 +189,42 @@ class TaskBoard:
     # -- running ---------------------------------------------------------------------------
 
     async def _run(self, task: Task) -> None:
+        """Take a task from where it stands (new, or restored PENDING or RUNNING) to its end.
+
+        A cancel() marks the task CANCELED before cancelling this coroutine; any other
+        cancellation is the sandbox shutting down, and then the task is left as it was, in
+        memory and on disk, for the next start to carry on.
+        """
         try:
-            await asyncio.sleep(task.delays.queue_s)
+            if task.status == Status.PENDING:
+                await asyncio.sleep(max(0.0, task.submitted_at + task.delays.queue_s - self._clock()))
+            # A restored RUNNING task also needs a slot; it was started first, so it gets one first.
             async with self._slots:
-                task.status = Status.RUNNING
-                task.scheduled_at = self._clock()
+                if task.status == Status.PENDING:
+                    task.status = Status.RUNNING
+                    task.scheduled_at = self._clock()
+                    self._save(task)
                 outcome = await self._produce(task)
             self._end(task, outcome)
-        except asyncio.CancelledError:
-            if not task.finished:
-                task.status = Status.CANCELED
-                task.ended_at = self._clock()
-            raise
         except Exception as exc:  # a bug must fail the task, never the server
             self._end(task, Outcome(fail_code="InternalError", fail_message=f"the sandbox failed: {exc!r}"))
         finally:
             self.store.discard("work", task.task_id)
 
     async def _produce(self, task: Task) -> Outcome:
+        started = task.scheduled_at if task.scheduled_at is not None else self._clock()
+        run_left = max(0.0, started + task.delays.run_s - self._clock())
         scenario = task.scenario
         if scenario is not None and scenario.fail_code is not None:
-            await asyncio.sleep(task.delays.run_s)
+            await asyncio.sleep(run_left)
             return Outcome(fail_code=scenario.fail_code, fail_message=scenario.fail_message)
         prepared = await asyncio.to_thread(self._prepare, task)
         if isinstance(prepared, Failure):
-            await asyncio.sleep(min(task.delays.run_s, 1.0 * self.config.delay_scale))
+            await asyncio.sleep(min(run_left, 1.0 * self.config.delay_scale))
             return Outcome(fail_code=prepared.code, fail_message=prepared.message, fail_param=prepared.param)
+        # Cancelling the gather (shutdown) cancels the render too, which kills its process.
         rendering = asyncio.ensure_future(self.pool.run(prepared))
-        await asyncio.gather(rendering, asyncio.sleep(task.delays.run_s))
+        await asyncio.gather(rendering, asyncio.sleep(run_left))
         return rendering.result()
 
     def _end(self, task: Task, outcome: Outcome) -> None:
@@ -255,9 +238,19 @@ class TaskBoard:
         else:
             task.status = Status.FAILED
             task.failure = Failure(outcome.fail_code or "InternalError", outcome.fail_message or "", outcome.fail_param)
+        self._save(task)
+
+    def _save(self, task: Task) -> None:
+        """Write the task's state; a disk error is logged, and the task carries on in memory."""
+        try:
+            self.records.save(task)
+        except sqlite3.Error as exc:
+            _log.warning("sandbox: could not store task %s (%s); it will not survive a restart", task.task_id, exc)
 
     def _prepare(self, task: Task) -> RenderJob | Failure:
         """Find every input in the store (blocking file work, so run in a thread)."""
+        # A render cut short by a crash may have left its temporary file; this one starts over.
+        self.store.discard_partials(task.task_id)
         request = task.request
         named: list[tuple[str, tuple[str | int, ...], str]] = []
         audio_url = getattr(request, "audio_url", None)
@@ -321,11 +314,26 @@ class TaskBoard:
 
     # -- expiry and shutdown ---------------------------------------------------------------
 
-    def ensure_sweeper(self) -> None:
-        """Start the periodic clean-up on the running loop (mounted apps get no lifespan)."""
-        if self._sweeper is None or self._sweeper.done():
-            with contextlib.suppress(RuntimeError):
-                self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+    def start(self) -> None:
+        """On the running loop: resume restored unfinished tasks and start the periodic clean-up.
+
+        Cheap and idempotent, so it is called on every request (mounted apps get no lifespan).
+        """
+        if self._sweeper is not None and not self._sweeper.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._sweeper = loop.create_task(self._sweep_forever())
+        waiting = [t for t in self._tasks.values() if not t.finished and t.runner is None]
+        # RUNNING ones first, so they take the run slots again before any PENDING one.
+        waiting.sort(key=lambda t: (t.status != Status.RUNNING, t.seq))
+        for task in waiting:
+            task.runner = loop.create_task(self._run(task), name=f"sandbox-task-{task.task_id}")
+        if waiting:
+            _log.info("sandbox: resuming %d unfinished task(s)", len(waiting))
+            self.pool.warm()
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -333,14 +341,16 @@ class TaskBoard:
             await self.sweep()
 
     async def sweep(self) -> None:
-        """Forget expired tasks and delete expired or excess files."""
-        for task_id, task in list(self._tasks.items()):
-            if self._is_stale(task):
-                del self._tasks[task_id]
+        """Forget expired tasks (their records too) and delete expired or excess files."""
+        stale = [task_id for task_id, task in self._tasks.items() if self._is_stale(task)]
+        for task_id in stale:
+            del self._tasks[task_id]
         keep = [t.task_id for t in self._tasks.values() if not t.finished]
+        await asyncio.to_thread(self.records.delete, stale)
         await asyncio.to_thread(self.store.sweep, keep)
 
     async def close(self) -> None:
+        """Stop every runner and render; unfinished tasks stay on disk, unfinished."""
         runners = [t.runner for t in self._tasks.values() if t.runner is not None and not t.runner.done()]
         if self._sweeper is not None:
             runners.append(self._sweeper)
@@ -348,3 +358,4 @@ class TaskBoard:
             runner.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
         self.pool.close()
+        self.records.close()

@@ -69,10 +69,10 @@ def make_forget(services: Services) -> Callable[[gr.Request], None]:
 
 def key_note(key: SecretStr | None, services: Services, provider: Provider) -> str:
     """Say where the key for this provider comes from, without ever showing any of it."""
-    if provider == "sandbox":
-        text = "The sandbox needs no key (a key starting sk-invalid rehearses a rejected one)."
-    elif key is not None:
+    if key is not None:
         text = "A key is set for this browser tab only; it is never stored or logged."
+    elif provider == "sandbox":
+        text = "The sandbox needs no key (a key starting sk-invalid rehearses a rejected one)."
     elif services.settings.api_key(provider) is not None:
         text = "Using the key from the server's environment."
     else:

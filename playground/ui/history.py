@@ -92,7 +92,7 @@ def build_history_tab() -> HistoryTab:
             with gr.Accordion("Last response", open=False):
                 response = gr.Code(language="json", label="Last response JSON", interactive=False, max_lines=30)
     with gr.Accordion("Compare runs", open=False):
-        compare_ids = gr.CheckboxGroup([], label="Runs to compare (2-4)")
+        compare_ids = gr.CheckboxGroup([], label="Runs to compare (2-4)", elem_id="history-compare")
         compare = gr.Button("Compare")
         compare_view = gr.HTML(padding=False)
     with gr.Accordion("Recover a task by id", open=False):
