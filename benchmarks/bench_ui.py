@@ -37,8 +37,10 @@ def server_latencies(url: str, n: int = SAMPLES) -> list[float]:
     with httpx.Client(timeout=30) as http:
         for i in range(n):
             start = time.perf_counter()
-            answer = http.post(f"{url}/gradio_api/run/preview_text_to_video",
-                               json={"data": ["sandbox", "dashscope", f"prompt {i}", *ARGS]})
+            answer = http.post(
+                f"{url}/gradio_api/run/preview_text_to_video",
+                json={"data": ["sandbox", "dashscope", f"prompt {i}", *ARGS]},
+            )
             answer.raise_for_status()
             out.append((time.perf_counter() - start) * 1000)
     return out
@@ -49,8 +51,9 @@ def browser_latencies(url: str, n: int = SAMPLES // 2) -> list[float]:
 
     out = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--disable-gpu", "--disable-background-networking"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--disable-gpu", "--disable-background-networking"]
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.set_default_timeout(90_000)
         page.goto(url)
@@ -100,17 +103,43 @@ def run() -> list[dict[str, Any]]:
         finally:
             stop_app(app)
     rows = []
-    for where, idle, busy, target in (("server", idle_server, busy_server, "< 50 ms"),
-                                      ("browser", idle_browser, busy_browser, "< 150 ms")):
+    for where, idle, busy, target in (
+        ("server", idle_server, busy_server, "< 50 ms"),
+        ("browser", idle_browser, busy_browser, "< 150 ms"),
+    ):
         rows += [
-            {"benchmark": "ui", "metric": f"preview p50, {where}, idle", "value": statistics.median(idle), "unit": "ms",
-             "target": "", "baseline": ""},
-            {"benchmark": "ui", "metric": f"preview p95, {where}, idle", "value": _p(idle, 0.95), "unit": "ms",
-             "target": target, "baseline": ""},
-            {"benchmark": "ui", "metric": f"preview p95, {where}, 4 renders running", "value": _p(busy, 0.95),
-             "unit": "ms", "target": target, "baseline": f"idle p95 {_p(idle, 0.95):.1f} ms"},
-            {"benchmark": "ui", "metric": f"slowdown under load, {where} (p95 ratio)",
-             "value": _p(busy, 0.95) / _p(idle, 0.95), "unit": "x", "target": "", "baseline": "idle = 1"},
+            {
+                "benchmark": "ui",
+                "metric": f"preview p50, {where}, idle",
+                "value": statistics.median(idle),
+                "unit": "ms",
+                "target": "",
+                "baseline": "",
+            },
+            {
+                "benchmark": "ui",
+                "metric": f"preview p95, {where}, idle",
+                "value": _p(idle, 0.95),
+                "unit": "ms",
+                "target": target,
+                "baseline": "",
+            },
+            {
+                "benchmark": "ui",
+                "metric": f"preview p95, {where}, 4 renders running",
+                "value": _p(busy, 0.95),
+                "unit": "ms",
+                "target": target,
+                "baseline": f"idle p95 {_p(idle, 0.95):.1f} ms",
+            },
+            {
+                "benchmark": "ui",
+                "metric": f"slowdown under load, {where} (p95 ratio)",
+                "value": _p(busy, 0.95) / _p(idle, 0.95),
+                "unit": "x",
+                "target": "",
+                "baseline": "idle = 1",
+            },
         ]
     return rows
 

@@ -103,8 +103,15 @@ def browser() -> Iterator[Any]:
         chromium = pw.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-quic", "--autoplay-policy=no-user-gesture-required"],
+            args=[
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
         )
         yield chromium
         chromium.close()

@@ -128,8 +128,14 @@ def test_load_into_form_reproduces_the_request(page: Any) -> None:
     restored = t2v(page).locator(".cm-content").first.inner_text()
     assert restored == sent
     body = json.loads(restored)
-    assert body["parameters"] == {"resolution": "720P", "ratio": "3:4", "duration": 5, "prompt_extend": True,
-                                  "watermark": True, "seed": 4242}
+    assert body["parameters"] == {
+        "resolution": "720P",
+        "ratio": "3:4",
+        "duration": 5,
+        "prompt_extend": True,
+        "watermark": True,
+        "seed": 4242,
+    }
     assert body["input"]["negative_prompt"] == "blurry, low quality"
 
 
@@ -227,8 +233,23 @@ def test_a_planted_key_shows_up_nowhere(browser: Any, own_app: RunningApp, tmp_p
     client = Client(own_app.url + "/", verbose=False, download_files=False)
     answers = [
         json.dumps(client.predict(CANARY, "dashscope", api_name="/set_api_key")),
-        json.dumps(client.predict("dashscope", "dashscope", "env key run", None, 5, "720P", "16:9", 1,
-                                  True, True, False, "", api_name="/preview_text_to_video")),
+        json.dumps(
+            client.predict(
+                "dashscope",
+                "dashscope",
+                "env key run",
+                None,
+                5,
+                "720P",
+                "16:9",
+                1,
+                True,
+                True,
+                False,
+                "",
+                api_name="/preview_text_to_video",
+            )
+        ),
         json.dumps(client.predict("all", "all", api_name="/history")),
     ]
     client.close()
@@ -236,8 +257,13 @@ def test_a_planted_key_shows_up_nowhere(browser: Any, own_app: RunningApp, tmp_p
     on_disk = b"".join(p.read_bytes() for p in files)
     config = __import__("httpx").get(own_app.url + "/config").text
     for secret in (CANARY, ENV_CANARY):
-        shown = [("page", html), ("config", config), ("log", own_app.logs()), *[("api", a) for a in answers],
-                 *[("export", e) for e in exports]]
+        shown = [
+            ("page", html),
+            ("config", config),
+            ("log", own_app.logs()),
+            *[("api", a) for a in answers],
+            *[("export", e) for e in exports],
+        ]
         for where, text in shown:
             assert secret not in text, where
         assert secret.encode() not in contents, "bundle"

@@ -51,8 +51,16 @@ def test_every_endpoint_is_named(client: Client) -> None:
     [
         ("/preview_text_to_video", ["p", *COMMON, "16:9", *SWITCHES, ""], "wan2.7-t2v"),
         ("/preview_image_to_video", ["p", *COMMON, *SWITCHES, "https://e.com/f.png", "", "", ""], "wan2.7-i2v"),
-        ("/preview_reference_to_video", ["p", *COMMON, "1:1", *SWITCHES, "https://e.com/r.png", "", "", ""], "wan2.7-r2v"),
-        ("/preview_video_edit", ["p", *COMMON, "keep source", *SWITCHES, "auto", "https://e.com/v.mp4", ""], "wan2.7-videoedit"),
+        (
+            "/preview_reference_to_video",
+            ["p", *COMMON, "1:1", *SWITCHES, "https://e.com/r.png", "", "", ""],
+            "wan2.7-r2v",
+        ),
+        (
+            "/preview_video_edit",
+            ["p", *COMMON, "keep source", *SWITCHES, "auto", "https://e.com/v.mp4", ""],
+            "wan2.7-videoedit",
+        ),
     ],
 )
 def test_preview_endpoints(client: Client, api: str, args: list[Any], model: str) -> None:
@@ -64,12 +72,20 @@ def test_preview_endpoints(client: Client, api: str, args: list[Any], model: str
 
 
 def test_preview_in_gateway_format(client: Client) -> None:
-    body, _, _ = client.predict("sandbox", "gateway", "p", *COMMON, "16:9", *SWITCHES, "", api_name="/preview_text_to_video")
+    body, _, _ = client.predict(
+        "sandbox", "gateway", "p", *COMMON, "16:9", *SWITCHES, "", api_name="/preview_text_to_video"
+    )
     assert json.loads(body) == {
         "model": "wan-2-7-video",
         "mode": "text-to-video",
-        "input": {"prompt": "p", "duration": 5, "resolution": "720P", "aspect_ratio": "16:9",
-                  "prompt_extend": True, "watermark": False},
+        "input": {
+            "prompt": "p",
+            "duration": 5,
+            "resolution": "720P",
+            "aspect_ratio": "16:9",
+            "prompt_extend": True,
+            "watermark": False,
+        },
     }
 
 
@@ -102,8 +118,9 @@ def test_attach_refuses_a_file_that_lies(client: Client, tmp_path: Path) -> None
     """Text named .png is probed, found out and not attached; the URL box keeps its value."""
     liar = tmp_path / "liar.png"
     liar.write_text("this is not a picture")
-    url, _ = client.predict(handle_file(str(liar)), "https://kept.example/a.png", *CONNECTION,
-                            api_name="/attach_image_to_video_first_frame")
+    url, _ = client.predict(
+        handle_file(str(liar)), "https://kept.example/a.png", *CONNECTION, api_name="/attach_image_to_video_first_frame"
+    )
     assert url == "https://kept.example/a.png"
 
 
@@ -135,9 +152,12 @@ def _send(client: Client, api: str, args: list[Any]) -> tuple[Any, ...]:
 
 def test_send_endpoints_run_each_mode(client: Client, media: dict[str, Path]) -> None:
     """Each mode's send runs to a downloaded video through the API alone."""
-    image, = client.predict([handle_file(str(media["image"]))], "", *CONNECTION,
-                            api_name="/attach_reference_to_video_reference_images")[:1]
-    video, = client.predict(handle_file(str(media["video"])), "", *CONNECTION, api_name="/attach_video_edit_video")[:1]
+    (image,) = client.predict(
+        [handle_file(str(media["image"]))], "", *CONNECTION, api_name="/attach_reference_to_video_reference_images"
+    )[:1]
+    (video,) = client.predict(handle_file(str(media["video"])), "", *CONNECTION, api_name="/attach_video_edit_video")[
+        :1
+    ]
     runs = {
         "/send_text_to_video": ["A city", *COMMON, "16:9", *SWITCHES, ""],
         "/send_image_to_video": ["", *COMMON, *SWITCHES, image, "", "", ""],
@@ -153,7 +173,9 @@ def test_send_endpoints_run_each_mode(client: Client, media: dict[str, Path]) ->
 
 def test_invalid_form_is_not_sent(client: Client) -> None:
     """Send with a broken form: the guidance lists the field, nothing reaches the provider."""
-    status, guidance, video, _, _ = _send(client, "/send_reference_to_video", ["", *COMMON, "16:9", *SWITCHES, "", "", "", ""])
+    status, guidance, video, _, _ = _send(
+        client, "/send_reference_to_video", ["", *COMMON, "16:9", *SWITCHES, "", "", "", ""]
+    )
     assert 'data-state="invalid"' in status and video is None
     assert "input.prompt" in guidance and "input.media" in guidance
 

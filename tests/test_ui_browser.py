@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from playground.core.geometry import output_size, size_for_media
-from playground.media.samples import make_audio, make_image, make_video
+from playground.media.samples import make_image, make_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,9 +61,7 @@ def attach(scope: Any, slot: str, path: Path, url_label: str) -> None:
     """Upload through the slot's file input; the playground fills in the stored file's URL."""
     upload(scope, slot, path)
     box = scope.get_by_label(url_label)
-    box.page.wait_for_function(
-        "el => el.value.startsWith('http')", arg=box.element_handle(), timeout=30_000
-    )
+    box.page.wait_for_function("el => el.value.startsWith('http')", arg=box.element_handle(), timeout=30_000)
 
 
 def check_video(scope: Any, size: tuple[int, int]) -> None:
@@ -130,8 +128,15 @@ def test_reference_to_video_duration_follows_reference_video(page: Any, tmp_path
     """Adding a reference video narrows the duration range to 2-10, then the run succeeds."""
     scope = panel(page, "Reference-to-Video", "reference-to-video")
     scope.get_by_label("Prompt", exact=True).fill("Image 1 waves at Video 1.")
-    attach(scope, "reference_images", make_image(tmp_path / "ref.png", 400, 400), "Reference images: URLs, one per line")
-    attach(scope, "reference_videos", make_video(tmp_path / "ref.mp4", 320, 240, 2.0), "Reference videos: URLs, one per line")
+    attach(
+        scope, "reference_images", make_image(tmp_path / "ref.png", 400, 400), "Reference images: URLs, one per line"
+    )
+    attach(
+        scope,
+        "reference_videos",
+        make_video(tmp_path / "ref.mp4", 320, 240, 2.0),
+        "Reference videos: URLs, one per line",
+    )
     scope.get_by_text("2-10 seconds").wait_for()
     scope.get_by_text("720P", exact=True).click()
     scope.get_by_text("1:1", exact=True).click()
