@@ -11,7 +11,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,20 +106,12 @@ class RenderSpec:
 def render(spec: RenderSpec, out: Path) -> None:
     """Write the video for spec to out, atomically: out is either absent, the old file, or whole."""
     out = Path(out)
-    rng = np.random.default_rng(spec.seed)
-    colours = palette(rng)
-    overlay = Overlay(
-        spec.width, spec.height, mode=spec.mode, title=spec.headline, caption=spec.caption, accent=colours.accent
-    )
+    pool = FramePool(spec.width, spec.height)
     handle, name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".mp4.part", dir=out.parent)
     os.close(handle)
     partial = Path(name)
-    pool = FramePool(spec.width, spec.height)
     try:
-        with (
-            closing(choose_scene(spec, overlay, colours, rng, pool)) as scene,
-            prefetched(frames(scene, overlay, spec.frame_count)) as ready,
-        ):
+        with drawn_frames(spec, pool) as source, prefetched(source) as ready:
             encode_frames(ready, partial, spec.width, spec.height, spec.fps, done=pool.give_back)
         partial.replace(out)
     except BaseException:
@@ -127,8 +119,20 @@ def render(spec: RenderSpec, out: Path) -> None:
         raise
 
 
+@contextmanager
+def drawn_frames(spec: RenderSpec, pool: FramePool) -> Iterator[Iterator[av.VideoFrame]]:
+    """The finished frames of spec, lazily; inputs stay open until the block ends."""
+    rng = np.random.default_rng(spec.seed)
+    colours = palette(rng)
+    overlay = Overlay(
+        spec.width, spec.height, mode=spec.mode, title=spec.headline, caption=spec.caption, accent=colours.accent
+    )
+    with closing(choose_scene(spec, overlay, colours, rng, pool)) as scene:
+        yield frames(scene, overlay, spec.frame_count)
+
+
 def frames(scene: Scene, overlay: Overlay, count: int) -> Iterator[av.VideoFrame]:
-    """The finished frames: the scene's picture with the text layer and progress bar on top."""
+    """The scene's pictures with the text layer and progress bar on top."""
     for index in range(count):
         frame = scene.frame(index)
         overlay.apply(frame_picture(frame), index, count)
