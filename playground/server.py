@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         css=CSS,
         head=HEAD,
         show_error=False,
+        auth=settings.auth_pair(),
     )
     return mounted
 

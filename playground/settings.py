@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     sandbox_workers: int = Field(default=2, ge=1, le=32)
     max_upload_mb: int = Field(default=100, ge=1)
     run_deadline_s: float = Field(default=900.0, gt=0)
+    auth: SecretStr | None = Field(
+        default=None, description="'user:password' to put the whole playground behind a login (shared demos)."
+    )
+
+    def auth_pair(self) -> tuple[str, str] | None:
+        if self.auth is None:
+            return None
+        user, _, password = self.auth.get_secret_value().partition(":")
+        return (user, password) if user and password else None
 
     def api_key(self, provider: Provider) -> SecretStr | None:
         """The key configured for a provider; the sandbox accepts any key."""
