@@ -17,7 +17,7 @@ def test_login_required_when_auth_is_set(tmp_path: Path) -> None:
     app = start_app(tmp_path, extra_env={"PLAYGROUND_AUTH": "demo:s3cret-pass"})
     try:
         assert httpx.get(app.url + "/healthz").status_code == 200
-        with pytest.raises(Exception, match="(?i)auth|login|credentials"):
+        with pytest.raises(Exception, match=r"(?i)auth|login|credentials"):
             Client(app.url + "/", verbose=False)
         client = Client(app.url + "/", auth=("demo", "s3cret-pass"), verbose=False, download_files=False)
         body, _, _ = client.predict("sandbox", "dashscope", "p", None, 5, "720P", "16:9", 1, True, True, False, "",
