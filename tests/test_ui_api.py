@@ -184,3 +184,19 @@ def test_cancel_endpoints_answer(client: Client) -> None:
     """Cancel with nothing running is harmless."""
     for mode in ("text_to_video", "image_to_video", "reference_to_video", "video_edit"):
         assert client.predict(api_name=f"/cancel_{mode}") in (None, ())
+
+
+@pytest.mark.parametrize("mode", ["text_to_video", "image_to_video", "reference_to_video", "video_edit"])
+def test_every_example_loads_and_validates(client: Client, mode: str) -> None:
+    """Each example fills the form (its sample media attached) with a request the preview calls valid."""
+    from playground.core.profile import MODES
+    from playground.ui.examples import labels
+
+    full = next(m for m in MODES if m.replace("-", "_") == mode)
+    for label in labels(full):
+        values = client.predict(label, *CONNECTION, api_name=f"/example_{mode}")
+        body, verdict, _ = client.predict("sandbox", "dashscope", *values, api_name=f"/preview_{mode}")
+        assert "Valid request" in verdict, (label, verdict)
+        assert json.loads(body)["model"].startswith("wan2.7-")
+    first = labels("text-to-video")[0]
+    assert first == "Guide page: minimal request"

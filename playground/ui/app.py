@@ -148,6 +148,10 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
         queue=False,
         show_progress="hidden",
     )
+    assert tab.example and tab.example_button
+    tab.example_button.click(
+        handlers.make_example(services, mode), [tab.example, *connection], form, api_name=f"example_{name}"
+    )
     run_outputs = [tab.status, tab.guidance, tab.video, tab.output, tab.response]
     tab.send.click(
         handlers.make_send(services, mode),

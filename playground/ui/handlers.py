@@ -23,7 +23,7 @@ from playground.core.profile import MODES, Mode
 from playground.core.request import ReferenceToVideo
 from playground.core.rules import duration_rule
 from playground.settings import Provider
-from playground.ui import runs
+from playground.ui import examples, runs
 from playground.ui.forms import field_names, form_from_request, request_from_form, slots
 from playground.ui.preview import build_preview
 from playground.ui.services import Services
@@ -32,6 +32,8 @@ from playground.ui.services import Services
 def sid(request: gr.Request | None) -> str:
     """The tab's session id (an API client's, for gradio_client calls)."""
     return str(getattr(request, "session_hash", None) or "anonymous")
+
+
 _CONNECTION = ("provider", "wire", "base_url", "scenario")
 
 
@@ -258,3 +260,42 @@ def _import_report(result: importer.ImportResult) -> str:
         f'<div class="verdict {css}" aria-label="Import report"><strong>{html.escape(result.message)}</strong>'
         f"{discarded}<ul>{items}</ul></div>"
     )
+
+
+def make_example(services: Services, mode: Mode) -> Callable[..., Awaitable[list[Any]]]:
+    """Fill the form with a ready-made request; its sample media are attached like uploads."""
+    profile = services.profile
+    rules = profile.mode(mode)
+
+    async def load_example(
+        label: str, provider: Provider, wire: Any, base_url: str | None, scenario: str | None, request: gr.Request
+    ) -> list[Any]:
+        example = examples.find(mode, label)
+        if example is None:
+            raise gr.Error(f"Example: no example called {label!r}; pick one from the list.")
+        data: dict[str, Any] = {
+            "mode": mode,
+            "prompt_extend": True,
+            "watermark": False,
+            "resolution": profile.default_resolution,
+            "duration": rules.duration.default,
+        }
+        if rules.has_aspect_ratio and mode != "video-edit":
+            data["aspect_ratio"] = profile.default_aspect_ratio
+        values = form_from_request({**data, **example.fields})
+        connection = _connection(sid(request), services, provider, wire, base_url, scenario)
+        by_name = {slot.name: slot for slot in slots(mode)}
+        for slot_name, samples in example.media.items():
+            urls = []
+            for sample in samples:
+                path = sample.make(services.data_dir / "samples")
+                kind = by_name[slot_name].media_type
+                url, problems = await runs.attach(services, connection, path, kind, (slot_name,))
+                if url is None:
+                    raise gr.Error(f"Example: {path.name} could not be attached: {problems[0].message}")
+                urls.append(url)
+            values[slot_name] = "\n".join(urls)
+        return [values.get(name) for name in field_names(mode)]
+
+    load_example.__name__ = f"example_{mode.replace('-', '_')}"
+    return load_example

@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from playground.core.profile import DurationRule, Mode, Profile
+from playground.ui.examples import labels as example_labels
 from playground.ui.forms import KEEP_SOURCE_RATIO, field_names, ratio_choices, slots
 
 _FILE_TYPES = {"image": ["image"], "video": ["video"], "audio": ["audio"]}
@@ -35,6 +36,8 @@ class ModeTab:
     import_report: gr.HTML | None = None
     export_kind: gr.Radio | None = None
     export_code: gr.Code | None = None
+    example: gr.Dropdown | None = None
+    example_button: gr.Button | None = None
 
     def ordered_inputs(self) -> list[Any]:
         return [self.inputs[name] for name in field_names(self.mode)]
@@ -56,6 +59,10 @@ def build_mode_tab(mode: Mode, profile: Profile) -> ModeTab:
     tab = ModeTab(mode)
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=360):
+            with gr.Row(equal_height=True):
+                choices = example_labels(mode)
+                tab.example = gr.Dropdown(choices, value=choices[0], label="Example", scale=4)
+                tab.example_button = gr.Button("Load example", scale=1)
             with gr.Accordion("Import a request (JSON or curl)", open=False, elem_id=f"{mode}-import"):
                 tab.import_text = gr.Textbox(
                     label="Paste a request",
