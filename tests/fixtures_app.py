@@ -92,9 +92,13 @@ def playground_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     stop_app(app)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium under Playwright."""
+    """Debian's headless Chromium under Playwright.
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, and pytest-asyncio's tests in later modules need that thread free.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium package")
     from playwright.sync_api import sync_playwright

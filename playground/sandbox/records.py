@@ -81,7 +81,10 @@ class Task:
     outcome: Outcome | None = None
     failure: Failure | None = None
     expired: bool = False
-    runner: asyncio.Task[None] | None = field(default=None, repr=False)  # never stored
+    # Live state, never stored: a restored task starts its render over anyway.
+    runner: asyncio.Task[None] | None = field(default=None, repr=False)
+    render_started_at: float | None = None
+    render_estimate_s: float = 0.0  # fixed when the render starts, so progress only grows
 
     @property
     def finished(self) -> bool:

@@ -57,6 +57,7 @@ class TaskBoard:
         self.profile: Profile = config.profile
         self.store = store
         self.pool = RenderPool(config.workers)
+        self.speed = timing.RenderSpeed()
         self.records = TaskRecords(store.root)
         self._clock = clock
         self._tasks: dict[str, Task] = {}
@@ -144,7 +145,7 @@ class TaskBoard:
             return 0
         # A task that failed or was stopped keeps the progress it had reached.
         now = task.ended_at if task.ended_at is not None else self._clock()
-        expected = max(task.delays.run_s, 0.5)
+        expected = max(self._expected_end(task) - task.scheduled_at, 0.5)
         return min(99, 5 + int(94 * (now - task.scheduled_at) / expected))
 
     def poll_after_ms(self, task: Task) -> int:
@@ -152,13 +153,33 @@ class TaskBoard:
         now = self._clock()
         if task.status == Status.PENDING:
             left = task.submitted_at + task.delays.queue_s - now
-        elif task.status == Status.RUNNING and task.scheduled_at is not None:
-            left = task.scheduled_at + task.delays.run_s - now
+            if left <= 0:  # waiting for a run slot: one frees when the soonest running task ends
+                ends = [self._expected_end(t) for t in self._tasks.values() if t.status == Status.RUNNING]
+                left = min(ends, default=now) - now
+        elif task.status == Status.RUNNING:
+            left = self._expected_end(task) - now
         else:
             return 0
+        if left <= 0:
+            # Later than expected: ask again soon, but not flat out (see timing.py for why).
+            return int(min(1.0, max(0.1, self.render_estimate_s(task) / 8)) * 1000)
         # Half the time left, so a status change is seen soon after it happens; at most the
-        # documented 15 s, at least 0.1 s (render time can outlast a small artificial delay).
+        # documented 15 s, at least 0.1 s.
         return int(min(15.0, max(0.1, left / 2)) * 1000)
+
+    def render_estimate_s(self, task: Task) -> float:
+        """How long this task's render should take here; 0 for a task that never renders."""
+        if task.scenario is not None and task.scenario.fail_code is not None:
+            return 0.0
+        return self.speed.estimate_s(self.resolution_of(task.request), self.duration_of(task.request) or 5.0)
+
+    def _expected_end(self, task: Task) -> float:
+        """When a started task should end: after its artificial run delay and its render."""
+        started = task.scheduled_at if task.scheduled_at is not None else self._clock()
+        end = started + task.delays.run_s
+        if task.render_started_at is not None:
+            return max(end, task.render_started_at + task.render_estimate_s)
+        return max(end, started + self.render_estimate_s(task))
 
     def delays_of(self, request: VideoRequest, scenario: Scenario | None) -> timing.Delays:
         duration = self.duration_of(request) or 5.0  # 0 keeps an edit's source length: unknown yet
@@ -223,9 +244,17 @@ class TaskBoard:
             await asyncio.sleep(min(run_left, 1.0 * self.config.delay_scale))
             return Outcome(fail_code=prepared.code, fail_message=prepared.message, fail_param=prepared.param)
         # Cancelling the gather (shutdown) cancels the render too, which kills its process.
-        rendering = asyncio.ensure_future(self.pool.run(prepared))
+        rendering = asyncio.ensure_future(self._render(task, prepared))
         await asyncio.gather(rendering, asyncio.sleep(run_left))
         return rendering.result()
+
+    async def _render(self, task: Task, job: RenderJob) -> Outcome:
+        task.render_estimate_s = self.render_estimate_s(task)
+        task.render_started_at = self._clock()
+        outcome = await self.pool.run(job)
+        if outcome.ok:
+            self.speed.observe(self._clock() - task.render_started_at, job.resolution, outcome.duration_s)
+        return outcome
 
     def _end(self, task: Task, outcome: Outcome) -> None:
         task.outcome = outcome
