@@ -19,6 +19,7 @@ TAB_LABELS: dict[Mode, str] = {
     "video-edit": "Video Edit",
 }
 KEEP_SOURCE_RATIO = "keep source"
+DEFAULT_SEED = 42  # shown in the seed box; sent only when "Random seed" is off
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def form_from_request(request: Mapping[str, Any]) -> dict[str, Any]:
     }
     values["aspect_ratio"] = request.get("aspect_ratio", KEEP_SOURCE_RATIO if mode == "video-edit" else None)
     values["random_seed"] = request.get("seed") is None
-    values["seed"] = request.get("seed")
+    values["seed"] = request.get("seed", DEFAULT_SEED)
     values["prompt_extend"] = request.get("prompt_extend")
     values["watermark"] = request.get("watermark")
     values["audio_setting"] = request.get("audio_setting")

@@ -9,7 +9,7 @@ import gradio as gr
 
 from playground.core.profile import DurationRule, Mode, Profile
 from playground.ui.examples import labels as example_labels
-from playground.ui.forms import KEEP_SOURCE_RATIO, field_names, ratio_choices, slots
+from playground.ui.forms import DEFAULT_SEED, KEEP_SOURCE_RATIO, field_names, ratio_choices, slots
 
 _FILE_TYPES = {"image": ["image"], "video": ["video"], "audio": ["audio"]}
 
@@ -85,7 +85,7 @@ def build_mode_tab(mode: Mode, profile: Profile) -> ModeTab:
                 )
             with gr.Row():
                 tab.inputs["seed"] = gr.Number(
-                    value=42, precision=0, minimum=0, maximum=profile.seed_max, label="Seed", scale=2
+                    value=DEFAULT_SEED, precision=0, minimum=0, maximum=profile.seed_max, label="Seed", scale=2
                 )
                 tab.inputs["random_seed"] = gr.Checkbox(value=True, label="Random seed", scale=1)
                 tab.inputs["prompt_extend"] = gr.Checkbox(value=True, label="Prompt extend", scale=1)
