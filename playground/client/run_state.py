@@ -87,6 +87,9 @@ class RunOptions:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
     client_factory: ClientFactory | None = None
+    # False for a server that drives runs in the background: its shutdown cancels them, and
+    # that must leave them for resume() after the restart rather than cancel paid tasks.
+    cancel_on_abort: bool = True
 
 
 def default_client(provider: ProviderConfig, on_retry: Callable[[RetryNote], None]) -> VideoClient:

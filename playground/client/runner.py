@@ -214,7 +214,8 @@ async def _guarded(r: Run, steps: AsyncIterator[RunEvent]) -> AsyncIterator[RunE
             except PlaygroundError as exc:
                 yield r.fail(exc)
             except asyncio.CancelledError:
-                await _on_cancelled(r)
+                if r.options.cancel_on_abort:
+                    await _on_cancelled(r)
                 raise
     finally:
         if r.recorded:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from playground.client import runner
 from playground.client.ledger import Ledger
 from playground.client.providers import ProviderConfig
+from playground.core.profile import load_profile
 from playground.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class RunBoard:
     async def resume_unfinished(self, ledger: Ledger, settings: Settings) -> list[str]:
         """Pick up every run the ledger says is unfinished (after a crash or a restart)."""
         started = []
+        options = runner.RunOptions(profile=load_profile(settings.profile), cancel_on_abort=False)
         for record in runner.unfinished(ledger):
             if record.run_id in self._runs:
                 continue
@@ -119,5 +121,6 @@ class RunBoard:
             if provider.api_key is None:
                 continue  # a key typed in a browser tab is gone after a restart; History says so
             with contextlib.suppress(Exception):
-                started.append(await self.start(runner.resume(record.run_id, ledger, provider)))
+                resumed = runner.resume(record.run_id, ledger, provider, options=options)
+                started.append(await self.start(resumed, provider=provider))
         return started

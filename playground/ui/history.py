@@ -280,7 +280,8 @@ def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, 
             raise gr.Error(str(exc)) from None
         stream = runner.recover(task_id, config, services.ledger(), services.runs_dir,
                                 deadline_s=services.settings.run_deadline_s,
-                                session_id=services.sessions.get(session).owner)
+                                session_id=services.sessions.get(session).owner,
+                                options=runner.RunOptions(cancel_on_abort=False))
         run_id = await services.board.start(stream, provider=config)
         async for view in runs.watch(services, run_id):
             status, guidance, video, _, _ = view.as_outputs()

@@ -188,7 +188,7 @@ async def follow(
     stream = runner.run(
         dict(request), provider, services.ledger(), services.runs_dir,
         deadline_s=services.settings.run_deadline_s, session_id=owner,
-        options=runner.RunOptions(profile=services.profile),
+        options=runner.RunOptions(profile=services.profile, cancel_on_abort=False),
     )
     run_id = await services.board.start(stream, slot=slot, provider=provider)
     async for view in watch(services, run_id):
