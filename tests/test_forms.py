@@ -9,63 +9,13 @@ import pytest
 from playground.core.profile import load_profile
 from playground.ui.forms import field_names, form_from_request, request_from_form
 from playground.ui.preview import build_preview
+from tests.test_wire import FULL
 
 WAN = load_profile()
+# The wire tests' full requests, as the form produces them (switches always explicit).
 REQUESTS: list[dict[str, Any]] = [
-    {
-        "mode": "text-to-video",
-        "prompt": "p",
-        "negative_prompt": "n",
-        "duration": 7,
-        "resolution": "720P",
-        "aspect_ratio": "9:16",
-        "seed": 7,
-        "prompt_extend": False,
-        "watermark": True,
-        "audio_url": "https://e.com/a.mp3",
-    },
-    {
-        "mode": "image-to-video",
-        "prompt": "p",
-        "duration": 8,
-        "resolution": "1080P",
-        "prompt_extend": True,
-        "watermark": False,
-        "media": [
-            {"type": "first_frame", "url": "https://e.com/f.png"},
-            {"type": "last_frame", "url": "https://e.com/l.png"},
-            {"type": "driving_audio", "url": "https://e.com/d.wav"},
-        ],
-    },
-    {
-        "mode": "reference-to-video",
-        "prompt": "Image 1 meets Video 1",
-        "duration": 10,
-        "aspect_ratio": "1:1",
-        "resolution": "720P",
-        "prompt_extend": True,
-        "watermark": False,
-        "media": [
-            {"type": "reference_image", "url": "https://e.com/r1.png"},
-            {"type": "reference_image", "url": "https://e.com/r2.png"},
-            {"type": "reference_video", "url": "https://e.com/r.mp4", "reference_voice": "https://e.com/v.wav"},
-        ],
-    },
-    {
-        "mode": "video-edit",
-        "prompt": "snow",
-        "duration": 0,
-        "audio_setting": "origin",
-        "resolution": "720P",
-        "prompt_extend": True,
-        "watermark": False,
-        "media": [
-            {"type": "video", "url": "https://e.com/s.mp4"},
-            {"type": "reference_image", "url": "https://e.com/r.png"},
-        ],
-    },
+    {"mode": mode, "prompt_extend": True, "watermark": False, **fields} for mode, fields in FULL.items()
 ]
-
 
 @pytest.mark.parametrize("request_", REQUESTS, ids=lambda r: r["mode"])
 def test_request_to_form_and_back(request_: dict[str, Any]) -> None:
