@@ -46,6 +46,11 @@ def _read_json(path: str) -> tuple[Any, str | None]:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    except (ValueError, RecursionError) as exc:
+        # What the decoder refuses beyond syntax: nesting past the recursion limit, or an
+        # integer longer than Python converts (4300 digits).
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        return None, f"{path}: JSON that cannot be read: {reason}"
 
 
 def run_validate(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from playground.core.profile import load_profile
-from playground.sandbox import SandboxConfig, close_sandbox, create_sandbox
+from playground.sandbox import SandboxConfig, close_sandbox, create_sandbox, mount
 from playground.settings import Settings
 from playground.ui.app import build_ui
 from playground.ui.services import Services
@@ -58,7 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "provider": settings.provider, "profile": profile.name}
 
-    app.mount("/sandbox", sandbox)
+    mount(app, sandbox)
     demo = build_ui(services).queue(default_concurrency_limit=None)
     mounted: FastAPI = gr.mount_gradio_app(
         app,

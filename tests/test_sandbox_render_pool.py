@@ -68,7 +68,7 @@ async def test_renders_run_at_a_lower_priority_in_a_reused_process(pool: RenderP
 
 
 async def test_a_render_process_that_dies_is_replaced(pool: RenderPool, tmp_path: Path) -> None:
-    pool.warm()
+    pool.warm(1)
     [idle] = pool.pids()
     os.kill(idle, signal.SIGKILL)  # dies while idle: the job goes to a new process
     assert (await pool.run(job(tmp_path / "a.mp4"))).ok
@@ -97,7 +97,7 @@ async def test_a_render_process_that_dies_is_replaced(pool: RenderPool, tmp_path
 
 
 async def test_cancelling_a_render_kills_its_process(pool: RenderPool, tmp_path: Path) -> None:
-    pool.warm()
+    pool.warm(1)
     [pid] = pool.pids()
     rendering = asyncio.ensure_future(pool.run(job(tmp_path / "long.mp4", "1080P", 15)))
     await asyncio.sleep(0)
@@ -117,7 +117,7 @@ def test_render_processes_end_with_a_killed_server(tmp_path: Path) -> None:
         "from playground.sandbox.render_pool import RenderPool\n"
         "from playground.sandbox.worker import RenderJob\n"
         "pool = RenderPool(1)\n"
-        "pool.warm()\n"
+        "pool.warm(1)\n"
         "print(pool.pids()[0], flush=True)\n"
         "job = RenderJob('text-to-video', '1080P', '16:9', 15, 1, 'orphan', '', (), Path(sys.argv[1]), {})\n"
         "asyncio.run(pool.run(job))\n"

@@ -160,10 +160,11 @@ def test_finished_and_queued_tasks_survive_restarts(client: httpx.Client, tmp_pa
 
 
 def test_expired_tasks_leave_the_disk_too(client: httpx.Client, tmp_path: Path) -> None:
+    # Tasks that fail (no render needed) expire like any other finished task.
     data_dir = tmp_path / "data"
     with sandbox_on(data_dir, delay_scale=0.0, ttl_s=1.0, sweep_interval_s=0.1) as base:
-        task_id = submit_dashscope(client, base, t2v_dashscope("short-lived"))
-        assert wait_dashscope(client, base, task_id)["output"]["task_status"] == "SUCCEEDED"
+        task_id = submit_dashscope(client, base, t2v_dashscope("short-lived"), "task_failed")
+        assert wait_dashscope(client, base, task_id)["output"]["task_status"] == "FAILED"
         assert task_id in stored_ids(data_dir)
         while read_dashscope(client, base, task_id)["task_status"] != "UNKNOWN":
             time.sleep(0.1)
@@ -172,8 +173,8 @@ def test_expired_tasks_leave_the_disk_too(client: httpx.Client, tmp_path: Path) 
 
     # A record whose TTL ran out while no sandbox was running is dropped at the next start.
     with sandbox_on(data_dir, delay_scale=0.0) as base:
-        kept = submit_dashscope(client, base, t2v_dashscope("kept"))
-        assert wait_dashscope(client, base, kept)["output"]["task_status"] == "SUCCEEDED"
+        kept = submit_dashscope(client, base, t2v_dashscope("kept"), "task_failed")
+        assert wait_dashscope(client, base, kept)["output"]["task_status"] == "FAILED"
     ended = time.time()
     while time.time() - ended <= 0.5:
         time.sleep(0.1)
@@ -185,13 +186,13 @@ def test_expired_tasks_leave_the_disk_too(client: httpx.Client, tmp_path: Path) 
 def test_unreadable_records_never_stop_a_sandbox(client: httpx.Client, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with sandbox_on(data_dir, delay_scale=0.0) as base:
-        good = submit_dashscope(client, base, t2v_dashscope("good"))
-        assert wait_dashscope(client, base, good)["output"]["task_status"] == "SUCCEEDED"
+        good = submit_dashscope(client, base, t2v_dashscope("good"), "task_failed")
+        assert wait_dashscope(client, base, good)["output"]["task_status"] == "FAILED"
     with contextlib.closing(sqlite3.connect(data_dir / "sandbox" / FILE_NAME)) as db, db:
         db.execute("INSERT INTO tasks VALUES ('broken-json', '{not json')")
         db.execute("""INSERT INTO tasks VALUES ('old-version', '{"v": 0}')""")
     with sandbox_on(data_dir, delay_scale=0.0) as base:
-        assert read_dashscope(client, base, good)["task_status"] == "SUCCEEDED"
+        assert read_dashscope(client, base, good)["task_status"] == "FAILED"
         assert read_dashscope(client, base, "broken-json")["task_status"] == "UNKNOWN"
     assert stored_ids(data_dir) == {good}
 
@@ -201,8 +202,8 @@ def test_unreadable_records_never_stop_a_sandbox(client: httpx.Client, tmp_path:
         Path(f"{data_dir / 'sandbox' / FILE_NAME}{suffix}").unlink(missing_ok=True)
     with sandbox_on(data_dir, delay_scale=0.0) as base:
         assert read_dashscope(client, base, good)["task_status"] == "UNKNOWN"
-        fresh = submit_dashscope(client, base, t2v_dashscope("fresh"))
-        assert wait_dashscope(client, base, fresh)["output"]["task_status"] == "SUCCEEDED"
+        fresh = submit_dashscope(client, base, t2v_dashscope("fresh"), "task_failed")
+        assert wait_dashscope(client, base, fresh)["output"]["task_status"] == "FAILED"
     assert (data_dir / "sandbox" / f"{FILE_NAME}.unreadable").exists()
 
 

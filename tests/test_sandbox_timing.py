@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from playground.sandbox import SandboxConfig
-from playground.sandbox.timing import delays
+from playground.sandbox.timing import RenderSpeed, delays
 from playground.settings import Settings
 from tests.fixtures_sandbox import auth, dashscope_headers, download, wait_dashscope, wait_gateway
 
@@ -131,3 +131,28 @@ def test_settings_and_the_environment_reach_the_sandbox(monkeypatch: pytest.Monk
     assert config.max_upload_bytes == 7 * 1024 * 1024
     assert config.store_dir == tmp_path / "sandbox"
     assert SandboxConfig.from_settings(Settings(), delay_scale=0.5).delay_scale == 0.5
+
+
+def test_render_time_is_learnt_and_grows_with_the_work() -> None:
+    speed = RenderSpeed(0.01)
+    assert speed.estimate_s("1080P", 10) == pytest.approx(2 * speed.estimate_s("1080P", 5))
+    assert speed.estimate_s("1080P", 5) == pytest.approx(2.25 * speed.estimate_s("720P", 5))
+    slow = 3 * speed.estimate_s("720P", 5)
+    speed.observe(slow, "720P", 5)
+    assert speed.estimate_s("720P", 5) < slow  # one slow render moves the estimate, not all the way
+    for _ in range(30):
+        speed.observe(slow, "720P", 5)
+    assert speed.estimate_s("720P", 5) == pytest.approx(slow, rel=0.01)
+
+
+def test_poll_hints_count_the_render_time(client: httpx.Client, start_sandbox: Any) -> None:
+    """With no artificial delay left, the hint still waits for the render instead of saying 0.1 s."""
+    base = start_sandbox(delay_scale=0.0) + "/sandbox"
+    body = {"model": "wan2.7-t2v", "input": {"prompt": "hinted"}, "parameters": {"resolution": "1080P", "duration": 5}}
+    task_id = client.post(base + CREATE, json=body, headers=dashscope_headers()).json()["output"]["task_id"]
+    first = client.get(f"{base}/api/v1/tasks/{task_id}", headers=auth())
+    assert first.json()["output"]["task_status"] in ("PENDING", "RUNNING")
+    # A fresh sandbox's first guess for 1080P 5 s is about 1.9 s of rendering: a hint of a
+    # quarter second or more, where a hint from the artificial delays alone was the 0.1 s floor.
+    assert int(first.headers["X-Sandbox-Poll-After-Ms"]) >= 200
+    assert wait_dashscope(client, base, task_id)["output"]["task_status"] == "SUCCEEDED"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -63,6 +63,8 @@ from playground.client.providers import (
 from playground.core.guidance import Entry, Guidance, TransportKind, load_guidance
 
 Op = Literal["create", "read", "upload", "download"]
+# Looks at a downloaded file before it gets its final name: None if it will do, else what is wrong.
+Check = Callable[[Path], Awaitable[str | None]]
 USER_AGENT = "wan27-playground/0.1"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 # A result can be large and a bucket slow; reading one chunk may take longer than an API answer.
@@ -236,12 +238,19 @@ class VideoClient:
             raise UploadFailed(f"{path.name}: {exc.message}", attempts=exc.attempts) from exc
         raise UploadFailed(f"{self.provider.kind} offers no upload")
 
-    async def download(self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> int:
-        """Stream a result to ``dest`` (through a temporary name); the number of bytes written."""
+    async def download(
+        self, url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES, check: Check | None = None
+    ) -> int:
+        """Stream a result to ``dest`` (through a temporary name); the number of bytes written.
+
+        ``check`` inspects the complete temporary file and says what is wrong with it, if
+        anything. That counts as a failed download (retried as the table says for one), so the
+        final name only ever holds a file that passed.
+        """
         tries = _Tries("download")
         async for attempt in stamina.retry_context(on=self._hook(tries), attempts=_ATTEMPT_CEILING, timeout=None):
             with attempt:
-                return await self._download_once(url, dest, max_bytes, tries)
+                return await self._download_once(url, dest, max_bytes, tries, check)
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
     # -- sending and retrying ----------------------------------------------------------------
@@ -411,7 +420,7 @@ class VideoClient:
         )
         return f"oss://{key}"
 
-    async def _download_once(self, url: str, dest: Path, max_bytes: int, tries: _Tries) -> int:
+    async def _download_once(self, url: str, dest: Path, max_bytes: int, tries: _Tries, check: Check | None) -> int:
         tries.attempts += 1
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.part")
@@ -433,6 +442,8 @@ class VideoClient:
                         if written > max_bytes:
                             raise DownloadFailed(f"the result is larger than {max_bytes} bytes; stopped")
                         out.write(chunk)
+            if check is not None and (problem := await check(partial)) is not None:
+                raise DownloadFailed(problem, attempts=tries.attempts)
             partial.replace(dest)
         except httpx.HTTPError as exc:
             failure = self._transport_error(exc, tries)

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from playground.client.api import StatusRead
@@ -25,6 +26,10 @@ from playground.core.polling import Observation, PollDeadline, StatusUpdate, is_
 if TYPE_CHECKING:
     from playground.media.probe import MediaInfo
 
+# How long a status read may take once the deadline is (nearly) reached: the last look gets as
+# long as the cancel that may follow it.
+LAST_LOOK_S = CANCEL_TIMEOUT_S
+
 
 async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]:
     """Poll to a terminal state, then deliver the video or raise the task's failure."""
@@ -33,7 +38,14 @@ async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]
     last: list[StatusRead] = []
 
     async def fetch() -> Observation:
-        read = await r.client.status(task_id)
+        # A read that hangs (its retries included) must not carry the run past its deadline:
+        # it gets the time left, or LAST_LOOK_S for the last look at the deadline itself.
+        left = r.deadline_s - (r.now() - r.started_at)
+        try:
+            async with asyncio.timeout(max(left, LAST_LOOK_S)):
+                read = await r.client.status(task_id)
+        except TimeoutError:
+            raise PollDeadline(r.now() - r.started_at, await cancel_remote(), None) from None
         last.append(read)
         return Observation(read.task.state, read.task.progress, read.task.eta_s, read.poll_after_s, read)
 
@@ -143,18 +155,27 @@ async def deliver(r: Run, url: str, expires_at: float | None, lead: str = "") ->
     path = r.out_dir / r.run_id / "video.mp4"
     columns = {"result_url": url, "expires_at": expires_at}
     yield r.emit("downloading", f"{lead}downloading the video to {path}", columns=columns)
+    probed: list[MediaInfo] = []
+
+    async def playable(candidate: Path) -> str | None:
+        # Probed before it takes the final name, so an error page saved as video.mp4 is never
+        # left there, and a bad file counts as a failed download, retried as the table says.
+        try:
+            found = await asyncio.to_thread(probe, candidate)
+        except MediaError as exc:
+            return f"the downloaded file is not a playable video: {str(exc).replace(candidate.name, path.name)}"
+        if found.kind != "video":
+            return f"the downloaded file is {found.kind}, not a video"
+        probed.append(found)
+        return None
+
     try:
-        size = await r.client.download(url, path)
+        size = await r.client.download(url, path, check=playable)
     except DownloadFailed as exc:
         if not isinstance(exc, ResultExpired) and expires_at is not None and expires_at < r.now():
             raise ResultExpired(f"the result link expired at {_clock_text(expires_at)}: {exc.message}") from exc
         raise
-    try:
-        info = await asyncio.to_thread(probe, path)
-    except MediaError as exc:
-        raise DownloadFailed(f"the downloaded file is not a playable video: {exc}") from None
-    if info.kind != "video":
-        raise DownloadFailed(f"the downloaded file is {info.kind}, not a video")
+    info = probed[-1]
     columns = {"result_path": str(path), "media_json": json.dumps(_media_dict(info)), "finished": 1}
     yield r.emit("succeeded", f"video saved: {path} ({info.summary()}, {size} bytes)", video_path=path, media=info,
                  columns=columns)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
@@ -40,6 +41,20 @@ class ProviderConfig(BaseModel):
     def _sane(self) -> ProviderConfig:
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, not {self.base_url[:60]!r}")
+        # Caught here, not by httpx halfway through a run: a bad host or port, spaces or control
+        # characters in the URL, and a key no HTTP header can carry.
+        try:
+            parts = urlsplit(self.base_url)
+            usable = bool(parts.hostname) and parts.port != 0 and self.base_url.isprintable()
+        except ValueError:  # an unclosed [IPv6] host, a port that is not a number
+            usable = False
+        if not usable or any(c.isspace() for c in self.base_url):
+            raise ValueError(f"base_url {self.base_url[:60]!r} is not a usable URL: check the host, the port "
+                             "and that it has no spaces or control characters")
+        key = self.api_key.get_secret_value() if self.api_key is not None else ""
+        if len(key) > 1024 or not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+            raise ValueError("API key: a key is at most 1024 printable ASCII characters without spaces; "
+                             "this one cannot be sent in a header (it is not shown here)")
         if self.kind == "dashscope" and self.wire != "dashscope":
             raise ValueError("DashScope speaks only its own wire format")
         if self.scenario and self.kind != "sandbox":
@@ -69,9 +84,13 @@ class ProviderConfig(BaseModel):
         return f"{self.api_base}/videos/generations"
 
     def task_url(self, task_id: str) -> str:
+        # The id is one path segment, whoever typed it: '/', '?', '#' and dot segments must not
+        # steer a request carrying the key to another endpoint ("../x" would GET {api_base}/x).
+        segment = quote(task_id, safe="", errors="backslashreplace")
+        segment = segment.replace(".", "%2E") if segment in (".", "..") else segment
         if self.wire == "dashscope":
-            return f"{self.api_base}/tasks/{task_id}"
-        return f"{self.api_base}/videos/generations/{task_id}"
+            return f"{self.api_base}/tasks/{segment}"
+        return f"{self.api_base}/videos/generations/{segment}"
 
     def cancel_url(self, task_id: str) -> str:
         return self.task_url(task_id) + "/cancel"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from playground.client.api import RetryNote, VideoClient
 from playground.client.errors import (
+    ApiRefused,
     DeadlinePassed,
     DownloadFailed,
     InvalidRequest,
@@ -167,11 +168,17 @@ def final_state(exc: PlaygroundError, task_exists: bool) -> str:
         return "download_failed"
     if isinstance(exc, DeadlinePassed):
         return "deadline"
-    if task_exists and isinstance(exc, TransportFailed | RateLimited | ServerFailed):
+    if task_exists and (isinstance(exc, TransportFailed | RateLimited | ServerFailed) or _unreadable(exc)):
         return "stalled"
     if isinstance(exc, TransportFailed):
         return "unreachable"
     return "refused"
+
+
+def _unreadable(exc: PlaygroundError) -> bool:
+    # A 2xx answer the client could not read (cut off, not JSON, not a task status): nothing was
+    # refused, and the task may be fine, so the run stays resumable instead of ending "refused".
+    return isinstance(exc, ApiRefused) and 200 <= exc.status < 300
 
 
 def retry_line(note: RetryNote) -> str:

@@ -26,7 +26,16 @@ from urllib.parse import urlsplit
 from playground.core.problems import Problem, Severity
 from playground.core.profile import MODES, Mode, Profile
 from playground.core.request import MediaItem, VideoRequest, fields_of
-from playground.core.wire import DASHSCOPE_PLACES, MISTAKEN_GATEWAY_MODEL, WireFormat, detect_format, parse, path_of
+from playground.core.rules import surrogate_problem
+from playground.core.wire import (
+    DASHSCOPE_PLACES,
+    MISTAKEN_GATEWAY_MODEL,
+    TOP,
+    WireFormat,
+    detect_format,
+    parse,
+    path_of,
+)
 
 Provider = Literal["sandbox", "dashscope", "gateway"]
 Source = Literal["json", "curl"]
@@ -164,6 +173,11 @@ def _from_body(value: object, profile: Profile, ctx: _Context) -> ImportResult:
         )
     if _depth(value) > _MAX_DEPTH:
         return ctx.result(f"The {what} is nested too deeply to be a Wan 2.7 request.")
+    unwritable = surrogate_problem(value, (TOP,))
+    if unwritable is not None:
+        # Nothing of it can fill a form: the text could not even be sent back to the page.
+        where = path_of("gateway", unwritable.loc)
+        return ctx.result(f"The {what} cannot be imported: {where} {unwritable.message}; {unwritable.fix}.")
     fmt, mismatch = _choose_format(value, profile, ctx.url_format)
     # Read the body as pasted once, for the words that explain each field left out; then read
     # it again without those fields, so the rest still makes a request.
@@ -214,7 +228,9 @@ def _choose_format(
 
 
 def _path_text(path: KeyPath) -> str:
-    return str(path[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
+    # Cut long keys as wire.path_of does, so the two spell the same path the same way.
+    parts = [p if isinstance(p, int) or len(str(p)) <= 80 else f"{str(p)[:76]}..." for p in path]
+    return str(parts[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[1:])
 
 
 def _prune(body: dict[str, Any], fmt: WireFormat, profile: Profile) -> tuple[dict[str, Any], list[tuple[KeyPath, str]]]:

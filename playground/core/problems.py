@@ -28,6 +28,12 @@ class Problem:
         return f"{path}: {self.message}; {self.fix}"
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """A value as a message quotes it: its repr, cut short, so a huge input is not echoed whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
+
+
 def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 

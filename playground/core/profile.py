@@ -191,12 +191,17 @@ def _read_raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
                 f"profile {ref!r}: no built-in profile has that name and no such file exists; "
                 f"use one of {names} or the path of a JSON profile file"
             )
-        text = path.read_text("utf-8")
         source = f"profile file {str(path)!r}"
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:  # unreadable, or not text (a picture named .json)
+            raise ProfileError(f"{source} cannot be read as UTF-8 JSON ({exc.__class__.__name__})") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProfileError(f"{source} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    except (ValueError, RecursionError):
+        raise ProfileError(f"{source} is JSON that cannot be read (nested too deeply, or a number too long)") from None
     if not isinstance(raw, dict):
         raise ProfileError(f"{source} must hold a JSON object")
     parent = raw.pop("extends", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from playground.core.problems import Loc, Problem
+from playground.core.problems import Loc, Problem, shown
 from playground.core.profile import MODES, DurationRule, MediaType, Mode, ModeRules, Profile
 from playground.core.request import (
     REQUEST_ADAPTER,
@@ -82,6 +83,9 @@ class Verdict:
 def check(data: Mapping[str, Any], profile: Profile, options: CheckOptions | None = None) -> Verdict:
     """Parse a request-model dict and judge it against the profile."""
     options = options or CheckOptions()
+    unwritable = surrogate_problem(data)
+    if unwritable is not None:
+        return Verdict(None, [unwritable])
     mode = data.get("mode")
     if mode not in MODES:
         return Verdict(None, [mode_problem(mode)])
@@ -105,11 +109,40 @@ def judge(request: VideoRequest, profile: Profile, options: CheckOptions | None 
         found.append(
             Problem(
                 ("model_id",),
-                f"{request.model_id!r} is not a {request.mode} model",
+                f"{shown(request.model_id)} is not a {request.mode} model",
                 f"use one of {', '.join(rules.dashscope_models)}",
             )
         )
     return found
+
+
+# Half of a UTF-16 surrogate pair. JSON can spell one ("\ud800") and Python keeps it, but no
+# UTF-8 encoder writes it, so a request holding one could never be sent, stored or shown.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def surrogate_problem(value: object, at: Loc = ()) -> Problem | None:
+    """The first string (key or value) of a JSON-like value that holds an unpaired surrogate."""
+    stack: list[tuple[object, Loc]] = [(value, at)]
+    while stack:
+        item, loc = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found is not None:
+                return Problem(
+                    loc,
+                    f"holds an unpaired surrogate ({found.group()!r}), which is not valid Unicode",
+                    "remove it, or send the text as proper UTF-8",
+                )
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    shown = key.encode("utf-8", "backslashreplace").decode("utf-8")
+                    return Problem((*loc, shown), "this key holds an unpaired surrogate", "rename it in plain UTF-8")
+                stack.append((child, (*loc, key)))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, (*loc, index)) for index, child in enumerate(item))
+    return None
 
 
 def mode_problem(mode: object) -> Problem:
@@ -118,7 +151,7 @@ def mode_problem(mode: object) -> Problem:
         return Problem(("mode",), "missing", f"say which mode: one of {choices}")
     guess = difflib.get_close_matches(str(mode), MODES, n=1)
     hint = f"did you mean {guess[0]!r}? " if guess else ""
-    return Problem(("mode",), f"{mode!r} is not a mode", f"{hint}use one of {choices}")
+    return Problem(("mode",), f"{shown(mode)} is not a mode", f"{hint}use one of {choices}")
 
 
 def _from_pydantic(err: ErrorDetails, mode: Mode) -> Problem:
@@ -136,7 +169,7 @@ def _from_pydantic(err: ErrorDetails, mode: Mode) -> Problem:
         return Problem(loc, f"unknown field for {mode}", f"remove it; {hint}")
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return Problem(loc, f"{given!r} is not allowed", f"use {expected}")
+        return Problem(loc, f"{shown(given)} is not allowed", f"use {expected}")
     if kind == "missing":
         return Problem(loc, "missing", f"add {name}")
     if kind in _TYPE_WORDS:
@@ -215,14 +248,14 @@ def _check_choices(request: VideoRequest, profile: Profile) -> list[Problem]:
             f"write {upper} (capital P)" if upper in profile.resolutions else f"use {' or '.join(profile.resolutions)}"
         )
         found.append(
-            Problem(("resolution",), f"{request.resolution!r} is not a resolution of profile {profile.name}", hint)
+            Problem(("resolution",), f"{shown(request.resolution)} is not a resolution of profile {profile.name}", hint)
         )
     ratio = getattr(request, "aspect_ratio", None)
     if ratio is not None and ratio not in profile.aspect_ratios:
         found.append(
             Problem(
                 ("aspect_ratio",),
-                f"{ratio!r} is not an aspect ratio of profile {profile.name}",
+                f"{shown(ratio)} is not an aspect ratio of profile {profile.name}",
                 f"use one of {', '.join(profile.aspect_ratios)}",
             )
         )

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from playground.core.problems import Loc, Problem
+from playground.core.problems import Loc, Problem, shown
 from playground.core.profile import MODES, Mode, Profile
 from playground.core.request import VideoRequest
-from playground.core.rules import CheckOptions, Verdict, check, mode_problem
+from playground.core.rules import CheckOptions, Verdict, check, mode_problem, surrogate_problem
 
 WireFormat = Literal["gateway", "dashscope"]
 FORMATS: tuple[WireFormat, ...] = ("gateway", "dashscope")
@@ -92,9 +92,11 @@ def path_of(fmt: WireFormat, loc: Loc) -> str:
     """The JSON path, in this wire format, of a request-model location."""
     if not loc:
         return "(body)"
+    # Keys are quoted as sent, cut short: an unknown key of a megabyte is not echoed whole.
+    loc = tuple(p if isinstance(p, int) or len(str(p)) <= 80 else f"{str(p)[:76]}..." for p in loc)
     head, rest = str(loc[0]), loc[1:]
     if head == TOP:
-        return ".".join(str(p) for p in rest)
+        return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest).lstrip(".") or "(body)"
     if head in ("model", "mode", "input", "parameters", "model_id"):
         base = "model" if head == "model_id" else head
     elif fmt == "dashscope" and head in DASHSCOPE_PLACES:
@@ -155,6 +157,10 @@ def parse(body: object, profile: Profile, fmt: WireFormat | None = None, options
         )
         return Parsed(fmt or "gateway", Verdict(None), [problem])
     fmt = fmt or detect_format(body, profile)
+    unwritable = surrogate_problem(body, (TOP,))
+    if unwritable is not None:
+        # Caught on the body, not the request: unknown keys are quoted in findings too.
+        return Parsed(fmt, Verdict(None), [unwritable])
     reader = _read_gateway if fmt == "gateway" else _read_dashscope
     data, problems = reader(body, profile)
     if data is None:
@@ -201,7 +207,9 @@ def _read_gateway(body: Mapping[str, Any], profile: Profile) -> tuple[dict[str, 
     elif model != profile.gateway_model:
         problems.append(
             Problem(
-                ("model",), f"{model!r} is not the Wan 2.7 gateway model", f'use "model": "{profile.gateway_model}"'
+                ("model",),
+                f"{shown(model)} is not the Wan 2.7 gateway model",
+                f'use "model": "{profile.gateway_model}"',
             )
         )
     mode = body.get("mode")
@@ -229,7 +237,7 @@ def _read_dashscope(body: Mapping[str, Any], profile: Profile) -> tuple[dict[str
         problems.append(Problem(("model",), "missing", f"add a model id: one of {ids}"))
     elif mode is None:
         hint = " (that is the gateway id; DashScope takes one id per mode)" if model == profile.gateway_model else ""
-        problems.append(Problem(("model",), f"{model!r} is not a Wan 2.7 model{hint}", f"use one of {ids}"))
+        problems.append(Problem(("model",), f"{shown(model)} is not a Wan 2.7 model{hint}", f"use one of {ids}"))
     body_input, found = _object(body, "input", required=True)
     problems += found
     params, found = _object(body, "parameters", required=False)

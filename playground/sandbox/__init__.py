@@ -13,7 +13,7 @@ from playground.sandbox.app import activate_sandbox, close_sandbox, create_sandb
 from playground.sandbox.config import SandboxConfig
 from playground.sandbox.scenarios import HEADER as SCENARIO_HEADER
 from playground.sandbox.scenarios import SCENARIOS
-from playground.sandbox.serve import MOUNT, serve_in_thread, standalone_app
+from playground.sandbox.serve import MOUNT, mount, serve_in_thread, standalone_app
 
 __all__ = [
     "MOUNT",
@@ -23,6 +23,7 @@ __all__ = [
     "activate_sandbox",
     "close_sandbox",
     "create_sandbox",
+    "mount",
     "serve_in_thread",
     "standalone_app",
 ]

@@ -27,6 +27,7 @@ class SandboxConfig:
     delay_scale: float = 1.0
     # How long results, uploads and task records live, like the real 24 h.
     ttl_s: float = 24 * 3600.0
+    # Render processes, and so how many tasks are RUNNING at once (the rest queue).
     workers: int = 2
     max_upload_bytes: int = 100 * MIB
     # The externally visible URL of the sandbox mount (".../sandbox"); None = the request's.

@@ -2,18 +2,22 @@
 
 Why processes, not threads in the server. The sandbox is served by the same process as the
 playground's UI, and rendering used to run in a thread pool there. Two things then slowed
-every UI request while renders ran (``python -m benchmarks bench_ui``: preview p95 went
-from ~17 ms idle to ~600 ms with four 1080P renders):
+every UI request while renders ran:
 
 * CPU: a render keeps about a core and a half busy (x264's threads plus the frame producer),
   and the server's one event-loop thread got only its fair share of two cores;
 * the GIL: the render threads run Python between their numpy and PyAV calls, so the loop
-  thread kept waiting for the lock, and with the render threads niced (first try) a render
-  thread holding the lock could itself be waiting for a CPU, stalling the loop behind it.
+  thread kept waiting for the lock; niced render threads do not fix that part, since a
+  render thread holding the lock may itself be waiting for a CPU, stalling the loop behind it.
 
 A separate process shares no GIL with the server, and started at nice ``RENDER_NICE`` (its
 threads inherit it) it gets a CPU only when the server's threads leave one free. The cost is
-one process start per worker (about a second, once) and a pickle of a small job each way.
+one process start per worker (under a second, once, overlapping the task's queue delay) and
+a pickle of a small job each way; renders take as long as before when the machine is idle.
+
+Measured with ``python -m benchmarks bench_ui`` on the 2-core machine, preview p95 over HTTP
+while four 1080P renders run (idle p95 16-19 ms throughout): render threads 154-595 ms;
+threads at nice 10, 72 ms; these processes, 21-32 ms.
 
 The children are plain subprocesses running render_worker.py, not ``multiprocessing``: its
 ``spawn`` and ``forkserver`` methods re-import the parent's ``__main__`` (``app.py``, hence
@@ -27,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
 import threading
@@ -54,10 +57,8 @@ class _Worker:
     """One render process and the two pipes to it."""
 
     def __init__(self, nice: int) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", BOOT, str(nice)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+            [sys.executable, "-c", BOOT, str(nice), _PACKAGE_ROOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
 
     def call(self, job: RenderJob) -> Outcome:
@@ -109,12 +110,12 @@ class RenderPool:
         # thread has not yet seen its pipe close when the next job starts.
         self._waiters = ThreadPoolExecutor(workers + 2, thread_name_prefix="sandbox-render-wait")
 
-    def warm(self) -> None:
-        """Start the processes now, so their start-up overlaps a task's queue delay."""
+    def warm(self, wanted: int) -> None:
+        """Have up to ``wanted`` processes started now, so start-up overlaps the queue delay."""
         with self._lock:
             if self._closed:
                 return
-            while len(self._idle) + len(self._busy) < self._size:
+            while len(self._idle) + len(self._busy) < min(wanted, self._size):
                 self._idle.append(_Worker(self._nice))
 
     async def run(self, job: RenderJob) -> Outcome:

@@ -1,6 +1,6 @@
 """The render process: a child that takes RenderJobs on stdin and answers Outcomes on stdout.
 
-Started by render_pool.py as ``python -c BOOT NICE``. BOOT lowers the process's priority
+Started by render_pool.py as ``python -c BOOT NICE ROOT``. BOOT lowers the process's priority
 before anything heavy is imported, then calls :func:`main`; every thread the process makes
 later (the frame producer, x264's own threads) inherits the lower priority, so on a busy
 machine the server that spawned it always wins the CPU.
@@ -28,13 +28,16 @@ from typing import IO
 from playground.sandbox.worker import Outcome, RenderJob, produce
 
 _HEADER = struct.Struct(">Q")
-# Run as: python -c BOOT <nice>. Niceness comes first so even the imports yield to the server.
+# Run as: python -c BOOT <nice> <directory holding the playground package>. Niceness comes
+# first so even the imports yield to the server; the directory lets the child find the
+# package whatever its working directory.
 BOOT = (
     "import os, sys\n"
     "try:\n"
     "    os.nice(int(sys.argv[1]))\n"
     "except (AttributeError, OSError):\n"
     "    pass\n"
+    "sys.path.insert(0, sys.argv[2])\n"
     "from playground.sandbox.render_worker import main\n"
     "sys.exit(main())\n"
 )

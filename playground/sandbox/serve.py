@@ -6,6 +6,7 @@ The parent app gives the same URLs everywhere: ``http://H:P/sandbox/api/v1``,
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -14,6 +15,8 @@ from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from playground.sandbox.app import activate_sandbox, close_sandbox, create_sandbox
@@ -38,8 +41,20 @@ def standalone_app(config: SandboxConfig) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    parent.mount(MOUNT, sandbox)
+    mount(parent, sandbox)
     return parent
+
+
+def mount(parent: Starlette, sandbox: ASGIApp) -> None:
+    """Mount the sandbox at ``/sandbox`` so that every path under it reaches it.
+
+    Starlette's mount pattern (``.*``) stops at a line break, so ``/sandbox/files/a/b/%0A``
+    would miss the sandbox and get the parent's 404 (or the UI's page) instead of the
+    sandbox's documented error body.
+    """
+    route = Mount(MOUNT, app=sandbox)
+    route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    parent.router.routes.append(route)
 
 
 @contextmanager

@@ -102,8 +102,7 @@ class TaskBoard:
         self._tasks[task_id] = task
         task.runner = asyncio.create_task(self._run(task), name=f"sandbox-task-{task_id}")
         self.start()
-        if scenario is None or scenario.fail_code is None:
-            self.pool.warm()
+        self._warm_renderers()
         return task
 
     def lookup(self, task_id: str, surface: WireFormat, owner: str) -> Task | None:
@@ -169,7 +168,7 @@ class TaskBoard:
 
     def render_estimate_s(self, task: Task) -> float:
         """How long this task's render should take here; 0 for a task that never renders."""
-        if task.scenario is not None and task.scenario.fail_code is not None:
+        if not _renders(task):
             return 0.0
         return self.speed.estimate_s(self.resolution_of(task.request), self.duration_of(task.request) or 5.0)
 
@@ -236,7 +235,7 @@ class TaskBoard:
         started = task.scheduled_at if task.scheduled_at is not None else self._clock()
         run_left = max(0.0, started + task.delays.run_s - self._clock())
         scenario = task.scenario
-        if scenario is not None and scenario.fail_code is not None:
+        if scenario is not None and not _renders(task):
             await asyncio.sleep(run_left)
             return Outcome(fail_code=scenario.fail_code, fail_message=scenario.fail_message)
         prepared = await asyncio.to_thread(self._prepare, task)
@@ -362,7 +361,11 @@ class TaskBoard:
             task.runner = loop.create_task(self._run(task), name=f"sandbox-task-{task.task_id}")
         if waiting:
             _log.info("sandbox: resuming %d unfinished task(s)", len(waiting))
-            self.pool.warm()
+            self._warm_renderers()
+
+    def _warm_renderers(self) -> None:
+        """One render process per task that will render, up to ``workers``, started ahead."""
+        self.pool.warm(sum(1 for t in self._tasks.values() if not t.finished and _renders(t)))
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -388,3 +391,8 @@ class TaskBoard:
         await asyncio.gather(*runners, return_exceptions=True)
         self.pool.close()
         self.records.close()
+
+
+def _renders(task: Task) -> bool:
+    """Whether a task will render (a scenario that fails the task skips rendering)."""
+    return task.scenario is None or task.scenario.fail_code is None

@@ -12,6 +12,7 @@ import gradio as gr
 
 from playground.core.profile import MODES, Mode
 from playground.ui import handlers
+from playground.ui.fields import guard
 from playground.ui.forms import TAB_LABELS
 from playground.ui.history import build_history_tab, wire_history
 from playground.ui.layout import ModeTab, build_mode_tab
@@ -101,6 +102,8 @@ def build_ui(services: Services) -> gr.Blocks:
         wire_history(services, past, connection, tabs, tab_strip, history_tab)
         # A closed or reloaded tab's server-side data (its typed key) goes with it.
         demo.unload(handlers.make_forget(services))
+    # Every input is an API parameter: refuse bad values with the parameter's name (fields.py).
+    guard(demo)
     blocks: gr.Blocks = demo
     return blocks
 

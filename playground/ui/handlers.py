@@ -215,8 +215,11 @@ def make_export(services: Services, mode: Mode) -> Callable[..., str]:
         """Code for the previewed request's whole loop; the key stays an environment variable."""
         try:
             parsed = json.loads(body or "{}")
-        except json.JSONDecodeError:
-            return ""
+        except (ValueError, RecursionError):
+            parsed = None
+        if not isinstance(parsed, dict):
+            # The page always sends the preview's JSON; only a script sends anything else.
+            raise gr.Error("body: send the request JSON object the preview shows")
         if not parsed:
             return ""
         fmt = services.wire_for(provider, wire)
@@ -225,7 +228,10 @@ def make_export(services: Services, mode: Mode) -> Callable[..., str]:
         writer = {"python": snippets.python_script, "javascript": snippets.javascript_script}.get(
             kind, snippets.curl_script
         )
-        return writer(parsed, fmt, base)
+        try:
+            return writer(parsed, fmt, base)
+        except ValueError as exc:  # a base URL the code could not call, e.g. ftp://...
+            raise gr.Error(f"Code for this request: {exc}") from None
 
     export_request.__name__ = f"export_{mode.replace('-', '_')}"
     return export_request

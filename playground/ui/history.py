@@ -4,6 +4,7 @@ export, bundle, and recover a task by its id."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +186,9 @@ def _make_export(services: Services) -> Callable[..., str]:
 
         record = _mine(services, session, run_id)
         body = record.body() if record else None
+        if record is None and (run_id or "").strip():
+            # The page shows this beside the timeline's own "No such run"; a script needs it here.
+            return "# run_id: no such run in this browser's history"
         if record is None or body is None:
             return ""
         wire: WireFormat = "gateway" if record.wire == "gateway" else "dashscope"
@@ -263,6 +267,11 @@ def _make_load(services: Services) -> Callable[..., list[Any]]:
     return load_into_form
 
 
+# Wide enough for any provider's ids (UUIDs, task_01J..., dotted or colon-separated ones), narrow
+# enough that an id can never be a path, a query or a dot segment.
+_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,255}")
+
+
 def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
     async def recover_task(provider: Any, wire: Any, base_url: str, scenario: str, task_id: str,
                            request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
@@ -271,6 +280,9 @@ def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, 
         task_id = (task_id or "").strip()
         if not task_id:
             raise gr.Error("Task id: paste the id of the task to follow.")
+        if not _TASK_ID.fullmatch(task_id):
+            raise gr.Error(f"Task id: {task_id[:60]!r} is not a task id; ids are letters and digits, with - _ . : "
+                           "inside (no spaces, slashes or control characters).")
         connection = runs.Connection(provider=provider, wire=services.wire_for(provider, wire),
                                      base_url=(base_url or "").strip() or None, scenario=None,
                                      api_key=services.sessions.get(session).api_key)
