@@ -13,6 +13,8 @@ range an event changed is judged by its new range) and names the parameter as th
 it. It wraps the Blocks instance rather than each component: Gradio rebuilds a component from
 its constructor arguments whenever an event changes its properties, which would drop anything
 attached to the component, and it writes a ``.pyi`` stub beside every component subclass.
+``preprocess_data`` is Gradio's own step, not a documented hook: if an upgrade renames it,
+tests/test_bad_input_ui.py sees Gradio's generic messages again and fails.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import gradio as gr
+
+from playground.core.problems import shown
 
 
 def guard(demo: gr.Blocks) -> None:
@@ -45,11 +49,6 @@ def guard(demo: gr.Blocks) -> None:
     setattr(demo, "preprocess_data", preprocess_data)  # noqa: B010 (mypy refuses assigning to a method)
 
 
-def _shown(payload: Any) -> str:
-    text = repr(payload)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _is_number(payload: Any) -> bool:
     return isinstance(payload, int | float) and not isinstance(payload, bool) and math.isfinite(payload)
 
@@ -67,24 +66,24 @@ def judge(component: Any, payload: Any) -> str | None:
         if payload is None and isinstance(component, gr.Number):
             return None
         if not _is_number(payload):
-            return f"{_shown(payload)} is not a number"
+            return f"{shown(payload)} is not a number"
         low, high = component.minimum, component.maximum
         if low is not None and payload < low:
-            return f"{_shown(payload)} is below {_shown(low)}, the minimum"
+            return f"{shown(payload)} is below {shown(low)}, the minimum"
         if high is not None and payload > high:
-            return f"{_shown(payload)} is above {_shown(high)}, the maximum"
+            return f"{shown(payload)} is above {shown(high)}, the maximum"
         if _whole(component) and payload != int(payload):
-            return f"{_shown(payload)} is not a whole number"
+            return f"{shown(payload)} is not a whole number"
         return None
     if isinstance(component, gr.Checkbox):
-        return None if payload is None or isinstance(payload, bool) else f"{_shown(payload)} is not true or false"
+        return None if payload is None or isinstance(payload, bool) else f"{shown(payload)} is not true or false"
     if isinstance(component, gr.Textbox | gr.Code):
-        return None if payload is None or isinstance(payload, str) else f"{_shown(payload)} is not text"
+        return None if payload is None or isinstance(payload, str) else f"{shown(payload)} is not text"
     if isinstance(component, gr.CheckboxGroup) or (isinstance(component, gr.Dropdown) and component.multiselect):
         if payload is None:
             return None
         if not isinstance(payload, list):
-            return f"{_shown(payload)} is not a list"
+            return f"{shown(payload)} is not a list"
         return next((_choice(component, item) for item in payload if _choice(component, item)), None)
     if isinstance(component, gr.Radio | gr.Dropdown):
         if payload is None or (isinstance(component, gr.Dropdown) and component.allow_custom_value):
@@ -94,7 +93,7 @@ def judge(component: Any, payload: Any) -> str | None:
         items = payload if isinstance(payload, list) else [payload]
         if payload is None or all(isinstance(i, dict) and isinstance(i.get("path"), str) for i in items):
             return None
-        return f"{_shown(payload)} is not a file; send one with gradio_client.handle_file(path)"
+        return f"{shown(payload)} is not a file; send one with gradio_client.handle_file(path)"
     return None
 
 
@@ -107,4 +106,4 @@ def _choice(component: gr.Radio | gr.Dropdown | gr.CheckboxGroup, payload: Any) 
             return None
     except TypeError:  # an unhashable or uncomparable value is no choice either
         pass
-    return f"{_shown(payload)} is not one of {values}"
+    return f"{shown(payload)} is not one of {values}"
