@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from playground.core.profile import load_profile
-from playground.sandbox import SandboxConfig, close_sandbox, create_sandbox, mount
+from playground.sandbox import SandboxConfig, activate_sandbox, close_sandbox, create_sandbox, mount
 from playground.settings import Settings
 from playground.ui.app import build_ui
 from playground.ui.services import Services
@@ -45,7 +45,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Runs left unfinished by a crash or a restart carry on before anyone asks.
+        # Tasks and runs left unfinished by a crash or a restart carry on before anyone asks.
+        activate_sandbox(sandbox)
         resumed = await services.board.resume_unfinished(services.ledger(), settings)
         if resumed:
             print(f"resumed {len(resumed)} unfinished run(s)", flush=True)
