@@ -10,9 +10,8 @@ import argparse
 import importlib
 import json
 import sys
-from pathlib import Path
-from typing import Any
 
+from playground.core.jsonfile import JsonFileError, read_request_file
 from playground.core.profile import MODES, ProfileError, load_profile
 from playground.core.schema import request_schema
 from playground.core.wire import FORMATS, parse, to_wire
@@ -32,35 +31,15 @@ def _fail(message: str) -> int:
     return EXIT_INVALID
 
 
-def _read_json(path: str) -> tuple[Any, str | None]:
-    """The JSON in a file (or '-' for stdin), or a one-line reason it could not be read."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
-    except FileNotFoundError:
-        return None, f"{path}: no such file"
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"{path}: cannot read it ({exc.__class__.__name__}: {exc})"
-    if not text.strip():
-        return None, f"{path}: the file is empty; it should hold one JSON request"
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError as exc:
-        return None, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-    except (ValueError, RecursionError) as exc:
-        # What the decoder refuses beyond syntax: nesting past the recursion limit, or an
-        # integer longer than Python converts (4300 digits).
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
-        return None, f"{path}: JSON that cannot be read: {reason}"
-
-
 def run_validate(args: argparse.Namespace) -> int:
     try:
         profile = load_profile(args.profile)
     except ProfileError as exc:
         return _fail(str(exc))
-    body, reason = _read_json(args.file)
-    if reason:
-        return _fail(reason)
+    try:
+        body = read_request_file(args.file)
+    except JsonFileError as exc:
+        return _fail(str(exc))
     parsed = parse(body, profile)
     for line in parsed.lines():
         print(line, file=sys.stdout if parsed.ok else sys.stderr)

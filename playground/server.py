@@ -1,9 +1,17 @@
-"""The one server: the UI at ``/``, the sandbox at ``/sandbox``, a health check at ``/healthz``."""
+"""The one server: the UI at ``/``, the sandbox at ``/sandbox``, a health check at ``/healthz``.
+
+Around them: the browser-identity cookie, body limits, a login throttle and security headers
+(playground/web); signed links to run videos at ``/media``; and a retention sweep.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
+import logging
 import secrets
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +20,23 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
+from playground.client.hosts import server_policy
 from playground.core.profile import load_profile
+from playground.core.signing import is_sandbox_key
 from playground.sandbox import SandboxConfig, activate_sandbox, close_sandbox, create_sandbox, mount
 from playground.settings import Settings
 from playground.ui.app import build_ui
+from playground.ui.history_views import video_of
 from playground.ui.services import Services
 from playground.ui.style import CSS, HEAD, THEME
+from playground.web.guards import BodyGuard, BodyLimits, LoginThrottle, SecurityHeaders
+from playground.web.identity import BrowserIdentity
+from playground.web.media import media_route
+from playground.web.retention import prune
+
+log = logging.getLogger(__name__)
+_SWEEP_EVERY_S = 3600.0
+_HANDOUT_MAX_AGE_S = 24 * 3600.0  # staging copies: Gradio has its own copy within seconds
 
 
 def local_url(settings: Settings) -> str:
@@ -25,32 +44,66 @@ def local_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def browser_secret(data_dir: Path) -> str:
-    """The key that encrypts each browser's id in its storage; kept so ids survive restarts."""
-    path = data_dir / "browser-state.key"
+def server_secret(data_dir: Path) -> bytes:
+    """The secret that signs browser cookies, sandbox keys and media links; it never leaves the server.
+
+    Kept in the data directory (mode 0600, never served) so cookies and keys survive restarts.
+    """
+    path = data_dir / "server-secret.key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(32), "utf-8")
         path.chmod(0o600)
-    return path.read_text("utf-8").strip()
+    return path.read_text("utf-8").strip().encode()
+
+
+def _sandbox_config(settings: Settings, secret: bytes) -> SandboxConfig:
+    config = SandboxConfig.from_settings(settings)
+    # Mounted in a deployed app: no Swagger page (it loads scripts from a CDN), and with a login
+    # on, only keys this server issued, so the sandbox is no way around the login.
+    accept = (lambda key: is_sandbox_key(secret, key)) if settings.auth_pair() else None
+    return dataclasses.replace(config, docs=False, accept_key=accept)
+
+
+async def _sweep(services: Services, gradio_cache: Path | None) -> None:
+    settings = services.settings
+    while True:
+        if settings.retention_days > 0:
+            age = settings.retention_days * 86400.0
+            folders = [services.runs_dir, services.data_dir / "bundles"]
+            removed = await asyncio.to_thread(prune, folders, max_age_s=age)
+            if gradio_cache is not None:
+                removed += await asyncio.to_thread(prune, [gradio_cache], max_age_s=age)
+            if removed:
+                log.info("retention: removed %d old item(s)", removed)
+        await asyncio.to_thread(prune, [services.handout.root], max_age_s=_HANDOUT_MAX_AGE_S)
+        await asyncio.sleep(_SWEEP_EVERY_S)
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the whole application; nothing is started or bound here."""
     profile = load_profile(settings.profile)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    sandbox = create_sandbox(SandboxConfig.from_settings(settings))
-    services = Services(
-        settings, profile, f"{local_url(settings)}/sandbox", settings.data_dir, browser_secret(settings.data_dir)
-    )
+    secret = server_secret(settings.data_dir)
+    sandbox = create_sandbox(_sandbox_config(settings, secret))
+    sandbox_url = f"{local_url(settings)}/sandbox"
+    services = Services(settings, profile, sandbox_url, settings.data_dir, secret,
+                        hosts=server_policy(settings, sandbox_url))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Tasks and runs left unfinished by a crash or a restart carry on before anyone asks.
         activate_sandbox(sandbox)
-        resumed = await services.board.resume_unfinished(services.ledger(), settings)
+        try:
+            resumed = await services.board.resume_unfinished(services.ledger(), settings, services.resume_key,
+                                                              services.hosts)
+        except Exception:  # a broken ledger must not keep the playground from starting
+            log.exception("resuming unfinished runs failed")
+            resumed = []
         if resumed:
             print(f"resumed {len(resumed)} unfinished run(s)", flush=True)
+        sweeper = asyncio.create_task(_sweep(services, _gradio_cache()))
         yield
+        sweeper.cancel()
         await close_sandbox(sandbox)
 
     app = FastAPI(title="Wan 2.7 Video Playground", docs_url=None, redoc_url=None, lifespan=lifespan)
@@ -59,6 +112,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "provider": settings.provider, "profile": profile.name}
 
+    def run_video(run_id: str) -> Path | None:
+        record = services.ledger().get(run_id)
+        found = video_of(record) if record is not None else None
+        return Path(found) if found else None
+
+    app.router.routes.append(media_route(secret, run_video))
     mount(app, sandbox)
     demo = build_ui(services).queue(default_concurrency_limit=None)
     mounted: FastAPI = gr.mount_gradio_app(
@@ -68,7 +127,9 @@ def create_app(settings: Settings) -> FastAPI:
         footer_links=["api", "settings"],
         # Run history would copy every input, API keys included, into the browser's storage.
         run_history=False,
-        allowed_paths=[str(settings.data_dir.resolve())],
+        # No allowed_paths: nothing under the data directory is served by path (see ui/handout.py);
+        # its private parts are blocked besides, should Gradio's cache ever be set above them.
+        blocked_paths=_private_paths(settings.data_dir),
         max_file_size=settings.max_upload_mb * gr.FileSize.MB,
         theme=THEME,
         css=CSS,
@@ -76,10 +137,36 @@ def create_app(settings: Settings) -> FastAPI:
         show_error=False,
         auth=settings.auth_pair(),
     )
+    limits = BodyLimits(
+        api_bytes=settings.max_request_kb * 1024,
+        upload_bytes=(settings.max_upload_mb + 1) * 1024 * 1024,
+        read_timeout_s=settings.body_read_timeout_s,
+    )
+    # Outermost last: headers on every answer, then the throttle, limits and identity.
+    mounted.add_middleware(BrowserIdentity, secret=secret)
+    mounted.add_middleware(BodyGuard, limits=limits)
+    mounted.add_middleware(LoginThrottle)
+    mounted.add_middleware(SecurityHeaders)
     return mounted
+
+
+def _private_paths(data_dir: Path) -> list[str]:
+    names = ["ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm", "ledger.db", "server-secret.key",
+             "browser-state.key", "runs", "bundles", "sandbox", "samples"]
+    return [str(data_dir.resolve() / name) for name in names]
+
+
+def _gradio_cache() -> Path | None:
+    """Where Gradio keeps its copies of returned and uploaded files (GRADIO_TEMP_DIR)."""
+    with contextlib.suppress(Exception):
+        from gradio.utils import get_upload_folder
+
+        return Path(get_upload_folder())
+    return Path(tempfile.gettempdir()) / "gradio"
 
 
 def serve(settings: Settings) -> None:
     """Serve until interrupted."""
     print(f"Wan 2.7 playground on {local_url(settings)} (provider: {settings.provider})", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                timeout_keep_alive=max(1, int(settings.body_read_timeout_s)))

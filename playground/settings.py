@@ -45,8 +45,28 @@ class Settings(BaseSettings):
     sandbox_workers: int = Field(default=2, ge=1, le=32)
     max_upload_mb: int = Field(default=100, ge=1)
     run_deadline_s: float = Field(default=900.0, gt=0)
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated host[:port] names a shared server may use as a base URL (and reach even when "
+        "private); by default the documented DashScope hosts. Its own base URL, region and sandbox always are.",
+    )
+    allow_private_hosts: bool = Field(
+        default=False,
+        description="Let a shared server send requests to loopback, private and link-local addresses it was not "
+        "told about (the command line always may).",
+    )
     auth: SecretStr | None = Field(
         default=None, description="'user:password' to put the whole playground behind a login (shared demos)."
+    )
+
+    retention_days: float = Field(
+        default=30.0, ge=0, description="Delete downloaded videos, bundles and cached copies older than this (0: keep)."
+    )
+    max_request_kb: int = Field(
+        default=2048, ge=16, description="Largest body of a UI API call (form values, pasted JSON); uploads excepted."
+    )
+    body_read_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="A request body that stalls longer than this is refused."
     )
 
     def auth_pair(self) -> tuple[str, str] | None:

@@ -15,4 +15,4 @@ python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 echo "== ruff"; python -m ruff check playground tests benchmarks app.py
 echo "== mypy"; python -m mypy
 echo "== hadolint"; hadolint Dockerfile
-echo "== pytest"; python -m pytest -q -p no:cacheprovider "$@"
+echo "== pytest"; python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile "$@"

@@ -17,11 +17,14 @@ Stable for other test modules:
 Use a fresh API key per test (``fresh_key``) when counting scenarios matter: the scenario
 counters are per key. ``sandbox_media`` holds small sample files and their upload URLs;
 ``auth``, ``upload``, ``wait_dashscope``, ``wait_gateway`` and ``download`` are plain helpers.
+The file store keeps only real media (checked by content), so a test that needs "some file"
+uploads ``png_bytes()``, a small valid PNG, rather than arbitrary bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +36,7 @@ import httpx
 import pytest
 
 from playground.core.profile import load_profile
-from playground.media.samples import make_audio, make_image, make_video
+from playground.media.samples import make_audio, make_image, make_video, picture
 from playground.sandbox import SandboxConfig, serve_in_thread, standalone_app
 
 SHARED_DELAY_SCALE = 0.02
@@ -102,6 +105,13 @@ def auth(key: str = KEY, scenario: str | None = None, **extra: str) -> dict[str,
 
 def dashscope_headers(key: str = KEY, scenario: str | None = None) -> dict[str, str]:
     return auth(key, scenario, **{"X-DashScope-Async": "enable"})
+
+
+def png_bytes(width: int = 320, height: int = 240, seed: int = 0) -> bytes:
+    """A small valid PNG, for tests that need an upload the store accepts."""
+    out = io.BytesIO()
+    picture(width, height, seed).save(out, format="PNG")
+    return out.getvalue()
 
 
 def upload(client: httpx.Client, base: str, path: Path, key: str = KEY) -> str:

@@ -52,12 +52,14 @@ WRONG_EVERYWHERE = {
 CASES = [
     Nasty("0-byte file", b"", ("the file is empty",)),
     Nasty("only whitespace", b" \n\t\r\n", ("the file is empty",)),
-    Nasty("a PNG named .json", None, ("cannot read it", "UnicodeDecodeError"), extra={"png": b""}),
-    Nasty("UTF-16 text", '{"model": "wan2.7-t2v"}'.encode("utf-16"), ("cannot read it",)),
-    Nasty("UTF-8 BOM", b'\xef\xbb\xbf{"model": "wan2.7-t2v", "input": {"prompt": "p"}}', ("not valid JSON",)),
-    Nasty("NUL bytes", b"\x00" * 100, ("not valid JSON at line 1",)),
+    Nasty("a PNG named .json", None, ("cannot read it", "byte 0x89 at offset 0 is not UTF-8"), extra={"png": b""}),
+    Nasty("UTF-16 text", '{"model": "wan2.7-t2v"}'.encode("utf-16"), ("cannot read it", "UTF-16")),
+    Nasty("UTF-8 BOM", b'\xef\xbb\xbf{"model": "wan2.7-t2v", "input": {"prompt": "p"}}', ("byte-order mark",)),
+    Nasty("NUL bytes", b"\x00" * 100, ("NUL byte at offset 0",)),
     Nasty("truncated JSON", b'{"model": "wan2.7-t2v", "input": {"pro', ("not valid JSON at line 1",)),
     Nasty("nested 100 000 deep", b"[" * 100_000 + b"]" * 100_000, ("JSON that cannot be read: nested too deeply",)),
+    Nasty("nested 500 deep, within Python's limit", b'{"model": "wan2.7-t2v", "input": {"prompt": '
+          + b"[" * 500 + b"]" * 500 + b"}}", ("levels deep",)),
     Nasty("a 5000-digit seed", b'{"model": "wan2.7-t2v", "input": {"prompt": "p"}, "parameters": {"seed": '
           + b"9" * 5000 + b"}}", ("JSON that cannot be read", "digits")),
     Nasty("NaN and Infinity", b'{"model": "wan2.7-t2v", "input": {"prompt": "p"}, '
@@ -75,7 +77,7 @@ CASES = [
     Nasty("a huge unknown value", body({"model": "wan-2-7-video", "mode": "text-to-video",
                                        "input": {"prompt": "p", "resolution": "y" * 1_000_000}}),
           ("input.resolution: 'yyyy",)),
-    Nasty("a list, not an object", b"[1, 2, 3]", ("(body): the request must be a JSON object",)),
+    Nasty("a list, not an object", b"[1, 2, 3]", ("the request must be a JSON object", "not a list")),
     Nasty("every field the wrong type", body(WRONG_EVERYWHERE),
           ("input.prompt: ", "input.negative_prompt: ", "input.audio_url: ", "parameters.duration: ",
            "parameters.resolution: ", "parameters.ratio: ", "parameters.seed: ", "parameters.watermark: ")),
@@ -85,9 +87,10 @@ CASES = [
           ("colour: unknown field", "input.speed: unknown field", "input.media[0].fps: unknown field")),
     Nasty("a directory", None, ("cannot read it", "IsADirectoryError"), args=("{dir}",)),
     Nasty("a missing file", None, ("no such file",), args=("{missing}",)),
-    Nasty("garbage on stdin", None, ("-: not valid JSON",), args=("-",), stdin=b"\x00{garbage"),
+    Nasty("garbage on stdin", None, ("stdin: not JSON text",), args=("-",), stdin=b"\x00{garbage"),
+    Nasty("bad bytes on stdin", None, ("stdin: cannot read it: byte 0xff",), args=("-",), stdin=b'{"\xff": 1}'),
     Nasty("a PNG as the profile", body({"model": "wan2.7-t2v", "input": {"prompt": "p"}}),
-          ("profile file", "cannot be read as UTF-8 JSON"), args=("--profile", "{png}")),
+          ("profile file", "is not UTF-8"), args=("--profile", "{png}")),
     Nasty("an unknown output format", body({"model": "wan2.7-t2v", "input": {"prompt": "p"}}),
           ("argument --format: invalid choice: 'xml'",), args=("--format", "xml"), code=2),
 ]

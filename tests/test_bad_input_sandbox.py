@@ -427,8 +427,9 @@ def liars(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, byte
     small = make_image(folder / "small.png", 100, 100)
     long = make_video(folder / "long.mp4", 320, 240, 40.0)
     return {
-        "text named .png": ("liar.png", b"this is not a picture"),
-        "0-byte video": ("empty.mp4", b""),
+        # The store refuses what is plainly not media (test_security_sandbox); these pass its sniff.
+        "text named .png": ("liar.png", b"\x89PNG\r\n\x1a\nthis is not a picture"),
+        "0-byte video": ("empty.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"),
         "100x100 picture": ("small.png", small.read_bytes()),
         "40 s video": ("long.mp4", Path(long).read_bytes()),
     }
@@ -436,7 +437,7 @@ def liars(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, byte
 
 def test_files_that_lie_fail_their_task_naming_the_media(client: httpx.Client, sandbox_base: str,
                                                          liars: dict[str, tuple[str, bytes]]) -> None:
-    """The store keeps any upload (as OSS does); the task that uses a lying file fails, naming its media item."""
+    """The store keeps what looks like media; the task that uses a lying file fails, naming its media item."""
     uses: dict[str, dict[str, Any]] = {
         "text named .png": {"model": "wan2.7-i2v", "input": {"media": [{"type": "first_frame", "url": ""}]},
                             "parameters": {"duration": 2}},

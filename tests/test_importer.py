@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from playground.core.curl_parse import looks_like_curl, read_curl
 from playground.core.importer import ImportResult, import_request
 from playground.core.profile import load_profile
 
@@ -277,6 +278,34 @@ def test_a_status_query_asks_for_the_create_command() -> None:
     assert result.request is None and result.key_discarded
     assert "asks for the status of task abc-123" in result.message
     assert_no_secret(result, CANARY)
+
+
+# -- the curl reader on its own -------------------------------------------------------------------
+
+
+def test_read_curl_gives_what_the_command_sends_and_where() -> None:
+    """The tokenizer's answer before any body is read: data, headers, endpoint, notes."""
+    command = read_curl(f"$ curl -sSX POST \\\n  '{DASHSCOPE_URL}' -H 'X-DashScope-Async: enable' "
+                        f"-H 'Authorization: Bearer {CANARY}' --data-raw {sq(DASHSCOPE)}")
+    assert (command.method, command.url_format, command.provider) == ("POST", "dashscope", "dashscope")
+    assert command.api_base == command.base_url == "https://dashscope-intl.aliyuncs.com/api/v1"
+    assert json.loads(command.data[0]) == DASHSCOPE
+    assert command.async_header and command.key_discarded and command.status_task is None
+    assert all(CANARY not in note for note in command.notes)
+
+
+def test_read_curl_names_a_status_url_and_refuses_broken_quotes() -> None:
+    command = read_curl("curl https://gw.example.com/v1/videos/generations/task_9")
+    assert (command.status_task, command.url_format, command.api_base) == (
+        "task_9", "gateway", "https://gw.example.com/v1")
+    with pytest.raises(ValueError):
+        read_curl("curl -d '{")
+
+
+@pytest.mark.parametrize(("text", "curl"), [("curl x", True), ("  $ /usr/bin/curl.exe -d", True),
+                                            ("CURL", True), ("curly", False), ('{"curl": 1}', False)])
+def test_looks_like_curl(text: str, curl: bool) -> None:
+    assert looks_like_curl(text) is curl
 
 
 # -- garbage ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
+import random
 from collections.abc import Iterator
 from dataclasses import replace
 from fractions import Fraction
@@ -407,7 +407,7 @@ def _truncated(path: Path, keep: float) -> Path:
         ("x.mp4", b"", "x.mp4 is empty (0 bytes)"),
         ("x.mp4", b"<!DOCTYPE html><html>403</html>", "x.mp4 is not a video: it holds an HTML web page"),
         ("x.jpg", b'{"error": "expired"}', "x.jpg is not an image: it holds JSON text"),
-        ("x.wav", os.urandom(4096).replace(b"\xff", b"\x00"), "x.wav is not an audio file"),
+        ("x.wav", random.Random(410).randbytes(4096).replace(b"\xff", b"\x00"), "x.wav is not an audio file"),
     ],
 )
 def test_probe_names_what_a_lying_file_really_is(tmp_path: Path, name: str, content: bytes, message: str) -> None:

@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from playground.media.samples import make_image
-from tests.fixtures_sandbox import SampleMedia, auth, dashscope_headers, upload, wait_dashscope, wait_gateway
+from tests.fixtures_sandbox import SampleMedia, auth, dashscope_headers, png_bytes, upload, wait_dashscope, wait_gateway
+
+PNG = png_bytes()  # the store takes only real media (checked by content)
 
 CREATE = "/api/v1/services/aigc/video-generation/video-synthesis"
 
@@ -136,8 +138,8 @@ def test_media_that_breaks_the_limits_fails_the_task(client: httpx.Client, sandb
     small = failure_of(client, sandbox_base, i2v(tiny))
     assert small["code"] == "InvalidParameter"
     assert "input.media[0].url (first_frame): 120x120 is too small" in small["message"]
-    text = tmp_path / "notes.png"
-    text.write_text("not a picture at all")
+    text = tmp_path / "notes.png"  # a PNG signature, then no picture: the store takes it, the task does not
+    text.write_bytes(PNG[:8] + b"not a picture at all")
     unreadable = failure_of(client, sandbox_base, i2v(upload(client, sandbox_base, text)))
     assert unreadable["code"] == "InvalidParameter.DataInspection"
     clip_as_frame = {"model": "wan-2-7-video", "mode": "video-edit",
@@ -177,7 +179,8 @@ def test_disk_use_stays_under_the_cap(client: httpx.Client, start_sandbox: Any) 
     base = start_sandbox(max_store_bytes=250_000, sweep_interval_s=0.1) + "/sandbox"
     urls = []
     for index in range(5):
-        answer = client.post(f"{base}/v1/files", files={"file": (f"f{index}.bin", bytes(100_000))}, headers=auth())
+        upload_file = {"file": (f"f{index}.png", PNG + bytes(100_000))}
+        answer = client.post(f"{base}/v1/files", files=upload_file, headers=auth())
         urls.append(answer.json()["url"])
         time.sleep(0.05)
     client.get(f"{base}/api/v1/tasks/wake", headers=auth())  # any request starts the sweeper

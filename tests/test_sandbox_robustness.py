@@ -14,7 +14,9 @@ import pytest
 
 from playground.core.profile import load_profile
 from playground.core.wire import WireFormat, parse, path_of
-from tests.fixtures_sandbox import auth, dashscope_headers
+from tests.fixtures_sandbox import auth, dashscope_headers, png_bytes
+
+PNG = png_bytes()  # the store takes only real media (checked by content)
 
 PROFILE = load_profile()
 CREATE = {
@@ -150,15 +152,15 @@ def test_huge_bodies_are_413_declared_or_streamed(client: httpx.Client, start_sa
 
 def test_uploads_over_the_limit_are_413(client: httpx.Client, start_sandbox: Any) -> None:
     base = start_sandbox(max_upload_bytes=100_000) + "/sandbox"
-    answer = client.post(f"{base}/v1/files", files={"file": ("big.png", b"x" * 200_000)}, headers=auth())
+    answer = client.post(f"{base}/v1/files", files={"file": ("big.png", PNG + b"x" * 200_000)}, headers=auth())
     assert_documented(answer, "gateway", 413)
-    small = client.post(f"{base}/v1/files", files={"file": ("ok.png", b"x" * 50_000)}, headers=auth())
+    small = client.post(f"{base}/v1/files", files={"file": ("ok.png", PNG + b"x" * 50_000)}, headers=auth())
     assert small.status_code == 200
 
 
 @pytest.mark.parametrize("name", ["../../evil.png", "a/b.png", "/etc/passwd", "..", "", "...", "dir/"])
 def test_upload_names_with_path_tricks_are_refused(client: httpx.Client, sandbox_base: str, name: str) -> None:
-    answer = client.post(f"{sandbox_base}/v1/files", files={"file": (name, b"data")}, headers=auth())
+    answer = client.post(f"{sandbox_base}/v1/files", files={"file": (name, PNG)}, headers=auth())
     body = assert_documented(answer, "gateway", 400)
     assert body["error"]["param"] == "file"
 
@@ -167,10 +169,10 @@ def test_upload_names_with_path_tricks_are_refused(client: httpx.Client, sandbox
                                               ("файл.jpg", "file.jpg"), ("a..b.png", "a..b.png")])
 def test_odd_but_harmless_names_are_cleaned(client: httpx.Client, sandbox_base: str, name: str, stored: str) -> None:
     """Windows paths arrive as their last part (the multipart parser drops the rest); odd characters go."""
-    answer = client.post(f"{sandbox_base}/v1/files", files={"file": (name, b"data")}, headers=auth())
+    answer = client.post(f"{sandbox_base}/v1/files", files={"file": (name, PNG)}, headers=auth())
     assert answer.status_code == 200, answer.text
     assert answer.json()["filename"] == stored
-    assert client.get(answer.json()["url"]).content == b"data"
+    assert client.get(answer.json()["url"]).content == PNG
 
 
 def test_uploads_need_a_file_field(client: httpx.Client, sandbox_base: str) -> None:
@@ -273,12 +275,12 @@ def test_the_upload_bucket_checks_its_forms(client: httpx.Client, sandbox_base: 
         (good | {"key": policy["upload_dir"] + "/../../x.png"}, 403, "AccessDenied"),
     ]
     for fields, status, code in cases:
-        answer = client.post(policy["upload_host"], data=fields, files={"file": ("a.png", b"img")})
+        answer = client.post(policy["upload_host"], data=fields, files={"file": ("a.png", PNG)})
         assert answer.status_code == status, answer.text
         assert answer.headers["content-type"].startswith("application/xml")
         assert f"<Code>{code}</Code>" in answer.text
-    assert client.post(policy["upload_host"], data=good, files={"file": ("a.png", b"img")}).status_code == 200
-    again = client.post(policy["upload_host"], data=good, files={"file": ("a.png", b"img")})
+    assert client.post(policy["upload_host"], data=good, files={"file": ("a.png", PNG)}).status_code == 200
+    again = client.post(policy["upload_host"], data=good, files={"file": ("a.png", PNG)})
     assert (again.status_code, "<Code>FileAlreadyExists</Code>" in again.text) == (409, True)
 
 

@@ -16,7 +16,9 @@ from fastapi import FastAPI
 
 from playground.core.profile import load_profile
 from playground.sandbox import SandboxConfig, create_sandbox, serve_in_thread
-from tests.fixtures_sandbox import auth, dashscope_headers, wait_dashscope
+from tests.fixtures_sandbox import auth, dashscope_headers, png_bytes, wait_dashscope
+
+PNG = png_bytes()  # the store takes only real media (checked by content)
 
 ROOT = Path(__file__).resolve().parents[1]
 T2V = {"model": "wan2.7-t2v", "input": {"prompt": "cli"}, "parameters": {"resolution": "720P", "duration": 2}}
@@ -80,10 +82,10 @@ def test_urls_follow_the_mount_or_the_public_url(client: httpx.Client, tmp_path:
         parent.mount("/deep/sandbox", create_sandbox(config))
         with serve_in_thread(parent) as root:
             base = f"{root}/deep/sandbox"
-            stored = client.post(f"{base}/v1/files", files={"file": ("a.png", b"x")}, headers=auth()).json()
+            stored = client.post(f"{base}/v1/files", files={"file": ("a.png", PNG)}, headers=auth()).json()
             expected = public or base
             assert stored["url"].startswith(f"{expected}/files/uploads/")
             if public is None:
-                assert client.get(stored["url"]).content == b"x"
+                assert client.get(stored["url"]).content == PNG
             policy = client.get(f"{base}/api/v1/uploads?action=getPolicy&model=m", headers=auth()).json()
             assert policy["data"]["upload_host"] == f"{expected}/oss"

@@ -3,8 +3,11 @@
 The bash and Python scripts (and the Node one, when Node 18+ is installed) run as
 subprocesses against the shared sandbox over loopback, and against a small stub server that
 plays the answers the sandbox cannot be asked for without a header the scripts never send: a
-task that fails, a 503 on a status check, an escaped video URL. Every run starts at once and
-is awaited by its own test, so the scripts' 2-second first wait is paid once per module.
+task that fails, a 503 on a status check, an escaped video URL, every other gateway's status
+words (success, failure, error), and an answer whose first "url" is not the video's. The bash
+script runs once more without jq on its PATH, so its python3 reading is exercised too. Every
+run starts at once and is awaited by its own test, so the scripts' 2-second first wait is paid
+once per module.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from playground.core import contract
 from playground.core.profile import load_profile
 from playground.core.snippets import (
     DEFAULT_KEY_ENV,
@@ -88,9 +92,11 @@ FLAVOURS = {
 RUNNABLE = ["curl", "python", "node"] if NODE is not None and NODE >= 18 else ["curl", "python"]
 
 
-def _environment(key: str) -> dict[str, str]:
+def _environment(key: str, path: str | None = None) -> dict[str, str]:
     # Only what the interpreters need, and a key under each name the scripts may read.
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")}
+    if path is not None:
+        keep["PATH"] = path
     keep.update({env: key for env in DEFAULT_KEY_ENV.values()})
     # The Python script imports httpx from this interpreter's site-packages.
     keep["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
@@ -113,12 +119,12 @@ class Launched:
         return self.result
 
 
-def launch(folder: Path, flavour: Flavour, script: str, key: str = CANARY) -> Launched:
+def launch(folder: Path, flavour: Flavour, script: str, key: str = CANARY, path: str | None = None) -> Launched:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"create_video{flavour.suffix}"
-    path.write_text(script, "utf-8")
+    file = folder / f"create_video{flavour.suffix}"
+    file.write_text(script, "utf-8")
     process = subprocess.Popen(
-        [*flavour.command, str(path)], cwd=folder, env=_environment(key),
+        [*flavour.command, str(file)], cwd=folder, env=_environment(key, path),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
     )
     return Launched(folder, script, process)
@@ -126,6 +132,23 @@ def launch(folder: Path, flavour: Flavour, script: str, key: str = CANARY) -> La
 
 def _api_base(root: str, fmt: WireFormat) -> str:
     return f"{root}/sandbox/api/v1" if fmt == "dashscope" else f"{root}/sandbox/v1"
+
+
+# Gateway status words the sandbox never writes (it writes the guide's four), but gateways do.
+WORDS = ("success", "failure", "error")
+NO_JQ_CASES = (("ok", "dashscope"), ("success", "gateway"), ("error", "gateway"))
+
+
+def bin_without_jq(folder: Path) -> str:
+    """A PATH holding only what the bash script runs besides its builtins: no jq."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for tool in ("curl", "sleep", "tr"):
+        found = shutil.which(tool)
+        assert found is not None, tool
+        (folder / tool).symlink_to(found)
+    (folder / "python3").symlink_to(sys.executable)
+    assert shutil.which("jq", path=str(folder)) is None
+    return str(folder)
 
 
 # -- a stub that plays what the sandbox cannot be asked for --------------------------------------
@@ -138,6 +161,8 @@ class Stub:
     A run path starting ``ok``: the first status check answers 503, the second success, with a
     video URL written with JSON escapes (each slash as backslash-slash, the ampersand as
     backslash-u0026), as some encoders write them. Starting ``fail``: the task ends failed.
+    Starting with a word of :data:`WORDS` (gateway only): the first status check answers with
+    that status word; ``success`` names a decoy "url" (an input's) before the result's.
     """
 
     root: str = ""
@@ -148,6 +173,8 @@ class Stub:
     def answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         with self.lock:
             self.requests.append((method, path, headers, body))
+        if path.startswith("/files/decoy"):
+            return 200, b"decoy bytes: the wrong url was read"
         if path.startswith("/files/"):
             return 200, b"stub video bytes"
         run, _, rest = path.lstrip("/").partition("/")
@@ -163,6 +190,8 @@ class Stub:
             self.polls[task] = count = self.polls.get(task, 0) + 1
         if case == "ok" and count == 1:
             return 503, b'{"code": "ServiceUnavailable", "message": "busy"}'
+        if case in WORDS:
+            return 200, self.worded(case, task)
         dashscope = rest.startswith("api/v1/")
         url = (self.root + f"/files/{task}.mp4?Expires=1&Signature=a").replace("/", "\\/").replace("&", "\\u0026")
         if case == "ok" and dashscope:
@@ -176,6 +205,15 @@ class Stub:
             text = json.dumps({"id": task, "status": "failed", "error": {
                 "code": "content_policy", "message": "Output data may contain inappropriate content."}})
         return 200, text.encode()
+
+    def worded(self, word: str, task: str) -> bytes:
+        if word != "success":
+            error = {"code": "content_policy", "message": "Output data may contain inappropriate content."}
+            return json.dumps({"id": task, "status": word, "error": error}).encode()
+        # The input's "url" comes first in the text: a grep for the first "url" would take it.
+        decoy = {"type": "first_frame", "url": self.root + "/files/decoy.png"}
+        return json.dumps({"id": task, "status": word, "input": {"media": [decoy]},
+                           "result": {"type": "video", "url": self.root + f"/files/{task}.mp4"}}).encode()
 
 
 @contextlib.contextmanager
@@ -233,8 +271,12 @@ def runs(sandbox_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         for env in DEFAULT_KEY_ENV.values():
             patch.setenv(env, CANARY)
 
-        def start(label: str, flavour: Flavour, script: str, key: str = CANARY) -> None:
-            launched[label] = launch(tmp_path_factory.mktemp(label), flavour, script, key)
+        def start(label: str, flavour: Flavour, script: str, key: str = CANARY, path: str | None = None) -> None:
+            launched[label] = launch(tmp_path_factory.mktemp(label), flavour, script, key, path)
+
+        def stub_base(case: str, name: str, fmt: WireFormat) -> str:
+            # A path of its own per run keeps each run's requests and task ids apart.
+            return f"{stub.root}/{case}-{name}/" + ("api/v1" if fmt == "dashscope" else "v1")
 
         for name in RUNNABLE:
             flavour = FLAVOURS[name]
@@ -246,9 +288,17 @@ def runs(sandbox_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 assert edited != script
                 start(f"edited-{name}-{fmt}", flavour, edited)
                 for case in ("ok", "fail"):
-                    # A path of its own per run keeps each run's requests and task ids apart.
-                    base = f"{stub.root}/{case}-{name}/" + ("api/v1" if fmt == "dashscope" else "v1")
-                    start(f"stub-{case}-{name}-{fmt}", flavour, flavour.make(BODIES[fmt], fmt, base))
+                    script = flavour.make(BODIES[fmt], fmt, stub_base(case, name, fmt))
+                    start(f"stub-{case}-{name}-{fmt}", flavour, script)
+            for word in WORDS:
+                base = stub_base(word, name, "gateway")
+                start(f"word-{word}-{name}", flavour, flavour.make(BODIES["gateway"], "gateway", base))
+        no_jq = bin_without_jq(tmp_path_factory.mktemp("bin") / "bin")
+        bash = shutil.which("bash")
+        assert bash is not None
+        for case, fmt in NO_JQ_CASES:
+            script = curl_script(BODIES[fmt], fmt, stub_base(case, "nojq", fmt))
+            start(f"nojq-{case}", Flavour("curl", curl_script, ".sh", (bash,)), script, path=no_jq)
         try:
             yield Runs(stub, launched)
         finally:
@@ -339,6 +389,46 @@ def test_a_failed_task_exits_non_zero_with_the_providers_code_and_message(
     assert not (run.folder / "video.mp4").exists()
 
 
+@pytest.mark.parametrize("word", WORDS)
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_every_gateway_status_word_ends_the_script_at_once(runs: Runs, name: str, word: str) -> None:
+    """success, failure and error end the script on the first status answer, not at its give-up."""
+    run = runs[f"word-{word}-{name}"]
+    code, _, err = run.finish(timeout=60)
+    assert runs.stub.polls[f"{word}-{name}-g"] == 1, err  # one status check, then the end
+    if word == "success":
+        assert code == 0, err
+        assert (run.folder / "video.mp4").read_bytes() == b"stub video bytes"
+    else:
+        assert code != 0
+        assert f"ended {word}: content_policy: Output data may contain inappropriate content." in err
+        assert not (run.folder / "video.mp4").exists()
+
+
+def test_the_first_url_in_an_answer_is_not_taken_for_the_video(runs: Runs) -> None:
+    """Every script reads result.url, whatever "url" comes earlier in the answer's text."""
+    for name in RUNNABLE:
+        runs[f"word-success-{name}"].finish(timeout=60)
+    runs["nojq-success"].finish(timeout=60)
+    assert not [r for r in runs.stub.requests if r[1].startswith("/files/decoy")]
+
+
+@pytest.mark.parametrize(("case", "fmt"), NO_JQ_CASES)
+def test_without_jq_the_curl_script_reads_answers_with_python3(runs: Runs, case: str, fmt: WireFormat) -> None:
+    """The same readings through the python3 fallback: escapes, the decoy url, the error's code."""
+    run = runs[f"nojq-{case}"]
+    code, out, err = run.finish(timeout=60)
+    if case == "error":
+        assert code != 0
+        assert "ended error: content_policy: Output data may contain inappropriate content." in err
+        return
+    assert code == 0, err
+    assert "saved video.mp4" in out
+    assert (run.folder / "video.mp4").read_bytes() == b"stub video bytes"
+    if case == "ok":
+        assert "asking again" in err
+
+
 # -- the text itself -----------------------------------------------------------------------------
 
 
@@ -364,6 +454,18 @@ def test_bad_arguments_are_refused(make: MakeScript, base: str, key_env: str | N
     """A base URL that is not http(s), or a key variable that is not a name, never makes code."""
     with pytest.raises(ValueError):
         make(BODIES["gateway"], "gateway", base, key_env=key_env)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("make", [curl_script, python_script, javascript_script], ids=lambda f: f.__name__)
+def test_the_scripts_know_every_status_word_and_path_of_the_contract(make: MakeScript, fmt: WireFormat) -> None:
+    """The word lists and paths come from the contract: none is left for a script to poll on."""
+    text = make(BODIES[fmt], fmt, "https://example.com/v1")
+    for word in (*contract.success_words(fmt), *contract.failure_words(fmt)):
+        assert re.search(rf"\b{word}\b", text), word
+    endpoints = contract.ENDPOINTS[fmt]
+    assert endpoints.create in text and endpoints.task_prefix() in text
+    assert json.dumps(list(contract.ANSWER_FIELDS[fmt].video_url[0]), separators=(",", ":")) in text
 
 
 def test_the_bodies_here_are_valid_requests() -> None:

@@ -3,13 +3,13 @@
 Pure functions over httpx responses. An error body may be the provider's JSON (DashScope's
 ``{code, message, request_id}`` or the gateway's ``{"error": {...}}``), a proxy's HTML page,
 cut-off JSON, or nothing at all; each is read into the same :class:`ErrorBody`, with any key
-scrubbed from the text.
+scrubbed from the text. Only the provider's own error fields are ever quoted; any other body is
+described by its status, content type and length (it may come from any server a caller named).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +19,6 @@ from typing import Any
 import httpx
 
 from playground.client.errors import scrub
-
-_BODY_PREVIEW = 300
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,13 @@ class ErrorBody:
 
 
 def read_error(response: httpx.Response, secrets: list[str]) -> ErrorBody:
-    """What an error answer says: code, message, request id; never raises, whatever the bytes."""
+    """What an error answer says: code, message, request id; never raises, whatever the bytes.
+
+    Only the provider's own error fields (``code`` / ``message``, or the gateway's
+    ``error.code`` / ``error.type`` / ``error.message``) are quoted, scrubbed of keys. Anything
+    else (an HTML page, plain text, other JSON) is described by status, content type and length
+    only: the base URL may be any server, and its body must not be relayed to whoever chose it.
+    """
     header_id = header_request_id(response)
     text = response.text
     if not text.strip():
@@ -44,31 +48,51 @@ def read_error(response: httpx.Response, secrets: list[str]) -> ErrorBody:
     except ValueError:
         stripped = text.lstrip().lower()
         if stripped.startswith(("<!doctype html", "<html")) or "<body" in stripped[:2000]:
-            title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-            name = title.group(1).strip() if title else "no title"
-            message = f"the answer is an HTML page ({name[:80]}), not the API's JSON"
-            return ErrorBody(None, scrub(message, secrets), header_id, False)
-        return ErrorBody(None, f"the answer is not readable JSON: {preview(text, secrets)}", header_id, False)
+            return ErrorBody(None, describe_body(response, "an HTML page"), header_id, False)
+        return ErrorBody(None, describe_body(response, "a body that is not readable JSON"), header_id, False)
     if not isinstance(data, dict):
-        return ErrorBody(None, f"the answer is JSON but not an object: {preview(text, secrets)}", header_id, False)
+        return ErrorBody(None, describe_body(response, "JSON that is not an object"), header_id, False)
     error = data.get("error")
     if isinstance(error, dict):
         code = text_of(error.get("code")) or text_of(error.get("type"))
-        message = text_of(error.get("message")) or "(no message)"
+        message = text_of(error.get("message"))
     else:
         code = text_of(data.get("code"))
-        said = (data.get("message"), data.get("msg"), data.get("detail"), error)
-        message = next((t for t in map(text_of, said) if t), "")
-    has_error = bool(code or message)
+        message = text_of(data.get("message"))
     request_id = text_of(data.get("request_id")) or header_id
-    return ErrorBody(code, scrub(message or "(no message)", secrets), request_id, has_error)
+    if not (code or message):
+        shown = describe_body(response, "JSON without the provider's code or message")
+        return ErrorBody(None, shown, request_id, False)
+    shown_code = scrub(code, secrets) if code else None
+    return ErrorBody(shown_code, scrub(message or "(no message)", secrets), request_id, True)
 
 
-def preview(text: str, secrets: list[str]) -> str:
-    """A short, key-free, one-line quote of a body."""
-    flat = " ".join(text.split())
-    short = flat[:_BODY_PREVIEW] + ("..." if len(flat) > _BODY_PREVIEW else "")
-    return repr(scrub(short, secrets))
+def describe_body(response: httpx.Response, what: str) -> str:
+    """An answer that is not the provider's, told by status, content type and size, never its text.
+
+    The status is followed by its standard reason phrase, not the one the server sent (which is
+    the server's text too).
+    """
+    status = response.status_code
+    phrase = httpx.codes.get_reason_phrase(status)
+    kind = response.headers.get("content-type", "").split(";", 1)[0].strip()
+    kind = kind if kind and len(kind) <= 80 and kind.isprintable() else "no declared content type"
+    return (
+        f"{server_of(response)} answered with {what} ({status}{' ' + phrase if phrase else ''}), "
+        f"{kind}, {len(response.content)} bytes: not the provider's JSON"
+    )
+
+
+def server_of(response: httpx.Response) -> str:
+    """'the server at HOST:PORT' for an answer, from the request it answers."""
+    try:
+        url = response.request.url
+    except RuntimeError:  # a response built by hand has no request
+        return "the server"
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    host = url.raw_host.decode("ascii")
+    host = f"[{host}]" if ":" in host else host
+    return f"the server at {host}:{port}" if port else f"the server at {host}"
 
 
 def text_of(value: object) -> str | None:

@@ -13,6 +13,10 @@ instead, and the runner goes looking for the task rather than resubmitting.
 
 The key is unwrapped in one place, :meth:`VideoClient._auth`, and sent only to the provider's
 API, never to result or upload-bucket hosts.
+
+Before any request leaves (every attempt, the download and the upload-bucket post included),
+the provider's :class:`~playground.client.hosts.HostPolicy` is asked whether its host may be
+reached; a refusal is :class:`~playground.client.errors.HostRefused` and nothing is sent.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ import stamina
 
 from playground.client.answers import (
     ErrorBody,
+    describe_body,
     header_request_id,
     poll_after_of,
-    preview,
     read_error,
     request_id_of,
     retry_after_of,
@@ -44,6 +48,7 @@ from playground.client.answers import (
 from playground.client.errors import (
     ApiRefused,
     DownloadFailed,
+    HostRefused,
     OutcomeUnknown,
     PlaygroundError,
     ResultExpired,
@@ -52,6 +57,7 @@ from playground.client.errors import (
     refusal_class,
     scrub,
 )
+from playground.client.hosts import HostPolicy, Resolver, check_target, system_resolve
 from playground.client.providers import (
     SCENARIO_HEADER,
     ProviderConfig,
@@ -73,7 +79,11 @@ MAX_DOWNLOAD_BYTES = 2 * 1024**3
 # stamina's own cap, above any max_attempts in the guidance table: the backoff hook stops
 # earlier, per failure, so the table alone decides how often a request is sent.
 _ATTEMPT_CEILING = 10
-_BODY_PREVIEW = 300
+# Where a URL came from, for a host refusal's message: the provider's own API, or the field of
+# its answer that named the URL.
+_BASE_URL = "base_url"
+_RESULT_URL = "result URL"
+_UPLOAD_HOST = "upload_host"
 _BEIJING = timezone(timedelta(hours=8))
 
 
@@ -118,7 +128,10 @@ class _Tries:
 
 
 class VideoClient:
-    """Talks to one provider. Use as ``async with VideoClient(provider) as client: ...``."""
+    """Talks to one provider. Use as ``async with VideoClient(provider) as client: ...``.
+
+    ``hosts`` overrides the provider's host policy; ``resolve`` is the name lookup it uses.
+    """
 
     def __init__(
         self,
@@ -129,8 +142,12 @@ class VideoClient:
         on_retry: Callable[[RetryNote], None] | None = None,
         guidance: Guidance | None = None,
         rand: Callable[[], float] = random.random,
+        hosts: HostPolicy | None = None,
+        resolve: Resolver = system_resolve,
     ) -> None:
         self.provider = provider
+        self.hosts = hosts if hosts is not None else provider.hosts
+        self._resolve = resolve
         self.on_retry = on_retry
         self._guidance = guidance or load_guidance()
         self._rand = rand
@@ -178,7 +195,7 @@ class VideoClient:
         if found is None:
             entry = self._guidance.entry("unexpected_response")
             raise OutcomeUnknown(
-                f"the create answer names no task id: {preview(response.text, self._secrets)}",
+                f"the create answer names no task id: {describe_body(response, 'JSON without a task id')}",
                 guidance=entry, attempts=tries.attempts, lookup="The answer could not be read, so the task may exist.",
             )
         return Submitted(found[0], found[1], request_id_of(answer, response), tries.attempts, answer)
@@ -234,6 +251,8 @@ class VideoClient:
                 return await self._upload_temporary(path, model)
         except OSError as exc:
             raise UploadFailed(f"{path.name}: cannot read it ({exc.strerror or exc})") from None
+        except HostRefused:
+            raise  # already says which host and how to allow it; wrapping would hide the type
         except PlaygroundError as exc:
             raise UploadFailed(f"{path.name}: {exc.message}", attempts=exc.attempts) from exc
         raise UploadFailed(f"{self.provider.kind} offers no upload")
@@ -266,11 +285,17 @@ class VideoClient:
             headers[SCENARIO_HEADER] = self.provider.scenario
         return headers
 
-    async def _send(self, tries: _Tries, build: Callable[[], httpx.Request]) -> httpx.Response:
+    async def _allowed(self, url: httpx.URL | str, field: str) -> None:
+        """Raise HostRefused unless the host policy lets a request go to ``url``."""
+        await check_target(self.hosts, url, provider_url=self.provider.base_url, field=field, resolve=self._resolve)
+
+    async def _send(
+        self, tries: _Tries, build: Callable[[], httpx.Request], *, field: str = _BASE_URL
+    ) -> httpx.Response:
         try:
             async for attempt in stamina.retry_context(on=self._hook(tries), attempts=_ATTEMPT_CEILING, timeout=None):
                 with attempt:
-                    return await self._once(tries, build())
+                    return await self._once(tries, build(), field)
         except (ApiRefused, TransportFailed) as exc:
             exc.attempts = tries.attempts
             exc.facts.update(attempts=tries.attempts, waits=waits_text(tries.waits))
@@ -279,7 +304,10 @@ class VideoClient:
             raise
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
-    async def _once(self, tries: _Tries, request: httpx.Request) -> httpx.Response:
+    async def _once(self, tries: _Tries, request: httpx.Request, field: str) -> httpx.Response:
+        # Checked on every attempt, just before it leaves: HostRefused is not retried, and a
+        # name that has started resolving somewhere private is caught on the next attempt.
+        await self._allowed(request.url, field)
         tries.attempts += 1
         try:
             response = await self._http.send(request)
@@ -417,10 +445,13 @@ class VideoClient:
                 "POST", str(policy["upload_host"]), data=form, files={"file": (path.name, content)},
                 headers={"Accept": "application/json"},
             ),
+            field=_UPLOAD_HOST,
         )
         return f"oss://{key}"
 
     async def _download_once(self, url: str, dest: Path, max_bytes: int, tries: _Tries, check: Check | None) -> int:
+        # The provider's answer chose this URL: it must be the provider's own host or public.
+        await self._allowed(url, _RESULT_URL)
         tries.attempts += 1
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.part")

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -45,6 +44,7 @@ from playground.client.ledger import Ledger
 from playground.client.providers import ProviderConfig, provider_from_settings
 from playground.client.runner import RunEvent, RunOptions, provider_for, recover, resume, unfinished
 from playground.client.runner import run as start_run
+from playground.core.jsonfile import JsonFileError, read_request_file
 from playground.core.profile import Profile, ProfileError, load_profile
 from playground.core.wire import FORMATS
 from playground.settings import PROVIDERS, Settings
@@ -138,6 +138,9 @@ async def _main(args: argparse.Namespace, settings: Settings, profile: Profile) 
     ledger = Ledger(settings.data_dir / "ledger.db")
     out_dir = args.out or settings.data_dir / "runs"
     deadline = args.deadline or settings.run_deadline_s
+    # The command runs on its user's own machine: local files may be read, and providers keep
+    # their default host policy, which reaches any host (localhost included). A shared server
+    # is what needs RunOptions(allow_local_files=False) and a strict HostPolicy.
     options = RunOptions(profile=profile)
     if args.resume is not None:
         return await _resume_all(args, settings, ledger, options)
@@ -146,9 +149,10 @@ async def _main(args: argparse.Namespace, settings: Settings, profile: Profile) 
             stream = recover(args.recover, provider, ledger, out_dir, deadline_s=deadline,
                              session_id=args.session, options=options)
             return await _print_run(stream, wait=True)
-        body, reason = _read_request(args.file)
-        if reason is not None:
-            print(f"error: {reason}", file=sys.stderr)
+        try:
+            body = read_request_file(args.file, stdin=sys.stdin.buffer if args.file == "-" else None)
+        except JsonFileError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return EXIT_INVALID
         embedded = provider.kind == "sandbox" and not (args.base_url or settings.base_url)
         wait = args.wait or embedded
@@ -187,22 +191,6 @@ def _provider(args: argparse.Namespace, settings: Settings) -> Iterator[Provider
 def _usage(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_USAGE
-
-
-def _read_request(path: str) -> tuple[Any, str | None]:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text("utf-8")
-    except FileNotFoundError:
-        return None, f"{path}: no such file"
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"{path}: cannot read it ({exc})"
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-    if not isinstance(body, dict):
-        return None, f"{path}: the request must be a JSON object"
-    return body, None
 
 
 async def _resume_all(args: argparse.Namespace, settings: Settings, ledger: Ledger, options: RunOptions) -> int:

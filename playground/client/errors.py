@@ -4,7 +4,9 @@
 
     PlaygroundError                  every failure the client or the runner reports
     ├── InvalidRequest               the playground's own check refused the request; nothing was sent
-    │   └── LocalFileNeedsUrl        a local file, but the gateway only takes public URLs
+    │   ├── LocalFileNeedsUrl        a local file, but the gateway only takes public URLs
+    │   ├── LocalFileRefused         a server path or file:// URL from a caller who may not read server files
+    │   └── HostRefused              the host policy refused a URL (base URL, result, upload host); nothing sent
     ├── UploadFailed                 a local file could not be uploaded; nothing was submitted
     ├── ApiRefused                   the API answered with an error (status, code, message, request id)
     │   ├── AuthRefused              401 / 403: key, region or permission
@@ -77,6 +79,31 @@ class LocalFileNeedsUrl(InvalidRequest):
     """The request names a local file and the provider only accepts URLs."""
 
     guidance_id = "local_file_needs_url"
+
+
+class LocalFileRefused(InvalidRequest):
+    """The request names a file on this machine, and this caller may not have server files read.
+
+    The message is the same whether or not the path exists: it must not tell a caller what is
+    on the server's disk.
+    """
+
+    guidance_id = "local_file_refused"
+
+
+class HostRefused(InvalidRequest):
+    """The host policy refused a URL: nothing was sent to it.
+
+    ``field`` says where the URL came from (``base_url``, or the answer field that named it);
+    ``host`` is its ``host:port``.
+    """
+
+    guidance_id = "host_refused"
+
+    def __init__(self, message: str, *, field: str, host: str, **kw: Any) -> None:
+        super().__init__(message, field=field, host=host, **kw)
+        self.field = field
+        self.host = host
 
 
 class UploadFailed(PlaygroundError):

@@ -4,6 +4,10 @@ A media URL may be a local path (``/home/me/cat.png``, ``./cat.png``) or a ``fil
 The request is validated with a placeholder URL in each such place (the rules want http(s)),
 each file is probed against its media limit before anything is uploaded, and after the upload
 the real URLs (or DashScope's ``oss://`` keys) take the placeholders' places.
+
+A shared server must not read its own disk for a caller: :func:`refuse_local_files` turns any
+value that names a local file by its form into :class:`LocalFileRefused`, without touching the
+filesystem, so the answer is the same whether the path exists or not.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from playground.client.errors import LocalFileRefused
 from playground.core.problems import Problem
 from playground.core.profile import Profile
 
@@ -30,17 +35,67 @@ class LocalFile:
     original: str
 
 
+def looks_local(value: str) -> bool:
+    """Whether a URL value names a local file by its form alone: a ``file://`` URL, an absolute
+    path, or one starting ``./``, ``../`` or ``~``. Never looks at the filesystem."""
+    if value.startswith("file://"):
+        return True
+    if "://" in value or value.startswith("data:") or not value.strip():
+        return False
+    return value.startswith(("./", "../", "~")) or Path(value).is_absolute()
+
+
 def local_path(value: str) -> Path | None:
-    """The local file a URL value names, or None when it is a real URL (or not a path at all)."""
+    """The local file a URL value names, or None when it is a real URL (or not a path at all).
+
+    A bare relative name (``cat.png``) counts only when such a file exists, so this looks at
+    the filesystem: not for callers who may not learn what is on it (see :func:`refuse_local_files`).
+    """
     if value.startswith("file://"):
         parts = urlsplit(value)
         return Path(unquote(parts.netloc + parts.path)).expanduser()
     if "://" in value or value.startswith("data:") or not value.strip():
         return None
-    path = Path(value).expanduser()
-    if path.is_absolute() or value.startswith(("./", "../", "~")) or path.exists():
-        return path
-    return None
+    if looks_local(value):
+        return Path(value).expanduser()
+    path = Path(value)
+    return path if path.exists() else None
+
+
+def local_fields(body: Any) -> list[str]:
+    """The JSON paths (``input.media[0].url``) whose value names a local file by its form."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{where}[{index}]")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                here = f"{where}.{key}" if where else str(key)
+                if key in _URL_KEYS and isinstance(value, str) and looks_local(value):
+                    found.append(here)
+                else:
+                    walk(value, here)
+
+    walk(body, "")
+    return found
+
+
+def refuse_local_files(body: Any) -> None:
+    """LocalFileRefused if any media URL names a local file; the message names the fields only.
+
+    Decided from the values' form, before anything is read: the same answer for
+    ``/etc/passwd`` and ``/no/such/file``, so it tells a caller nothing about the server's disk.
+    """
+    fields = local_fields(body)
+    if fields:
+        raise LocalFileRefused(
+            f"{', '.join(fields)}: a path or file:// URL on the server is not accepted here; upload the file "
+            "instead (attach it) and use the URL that gives, or give a public https:// URL. "
+            "Nothing was read or sent.",
+            problems=[f"{field}: upload the file instead of naming a path on the server" for field in fields],
+        )
 
 
 def swap_out(body: Any) -> tuple[Any, list[LocalFile]]:
@@ -89,12 +144,14 @@ def check_files(files: list[LocalFile], profile: Profile) -> list[str]:
         if not f.path.is_file():
             lines.append(f"{f.original}: no such file")
             continue
+        limit = profile.media.get(f.kind)
+        # An image over the limit's sides is refused from its header, before it is decoded.
+        max_side = limit.max_side if limit is not None and limit.kind == "image" else None
         try:
-            info = probe(f.path)
+            info = probe(f.path, max_side=max_side)
         except MediaError as exc:
             lines.append(f"{f.original}: {exc}")
             continue
-        limit = profile.media.get(f.kind)
         problems: list[Problem] = check_media(info, limit, (f.kind,)) if limit is not None else []
         lines += [f"{f.original}: {p.message}; {p.fix}" for p in problems if p.severity == "error"]
     return lines

@@ -6,6 +6,9 @@
 * ``dashscope``: Alibaba Model Studio, at the region's host (key from ``DASHSCOPE_API_KEY``).
 * ``gateway``: any service speaking the guide page's unified format (``base_url`` required).
 
+A provider also carries the :class:`~playground.client.hosts.HostPolicy` every client built for
+it applies (allow everything by default; a shared server passes a strict one).
+
 The answer readers here are pure functions over decoded JSON, so they are tested without HTTP.
 """
 
@@ -16,8 +19,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from playground.client.hosts import PERMISSIVE, HostPolicy
 from playground.core.polling import State
 from playground.core.wire import WireFormat
 from playground.settings import Settings
@@ -27,7 +31,8 @@ SCENARIO_HEADER = "X-Sandbox-Scenario"
 
 
 class ProviderConfig(BaseModel):
-    """One provider: its kind, wire format, base URL, key (a secret) and rehearsal scenario."""
+    """One provider: its kind, wire format, base URL, key (a secret), rehearsal scenario, and
+    the host policy its clients apply (not part of its JSON: it is the server's, not the run's)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -36,6 +41,7 @@ class ProviderConfig(BaseModel):
     base_url: str
     api_key: SecretStr | None = None
     scenario: str | None = None
+    hosts: HostPolicy = Field(default=PERMISSIVE, exclude=True)
 
     @model_validator(mode="after")
     def _sane(self) -> ProviderConfig:
@@ -104,6 +110,7 @@ def provider_from_settings(
     wire: WireFormat | None = None,
     scenario: str | None = None,
     api_key: SecretStr | None = None,
+    hosts: HostPolicy = PERMISSIVE,
 ) -> ProviderConfig:
     """A provider from the settings; ``base_url`` is required for a gateway and the sandbox."""
     url = base_url or settings.base_url
@@ -119,6 +126,7 @@ def provider_from_settings(
         base_url=url,
         api_key=api_key if api_key is not None else settings.api_key(kind),
         scenario=scenario,
+        hosts=hosts,
     )
 
 

@@ -91,6 +91,9 @@ class RunOptions:
     # False for a server that drives runs in the background: its shutdown cancels them, and
     # that must leave them for resume() after the restart rather than cancel paid tasks.
     cancel_on_abort: bool = True
+    # False for a server whose callers may not have its own files read: a local path or
+    # file:// URL in a request is then refused (LocalFileRefused) before anything is read.
+    allow_local_files: bool = True
 
 
 def default_client(provider: ProviderConfig, on_retry: Callable[[RetryNote], None]) -> VideoClient:

@@ -8,12 +8,17 @@ This is the API the CLI and the UI drive (keep it stable)::
     async for event in recover(task_id, provider, ledger, out_dir): ...  # follow a known task id
     await cancel(run_id, ledger, provider)      # from anywhere: flags the run, cancels remotely
     unfinished(ledger, session_id)              # the runs resume() should pick up
-    provider_for(record, settings)              # a ledger row's provider, with today's key
+    provider_for(record, settings, hosts=policy)  # a ledger row's provider, with today's key
 
 ``request`` is a wire body in either format (what ``validate`` reads), a request-model dict, or
 a :data:`~playground.core.request.VideoRequest`. Media URLs may be local paths or ``file://``
 URLs: they are probed, then uploaded (sandbox file store; DashScope's temporary upload) or, for
 a URL-only gateway, refused with a message asking for a public URL.
+
+A shared server passes ``RunOptions(allow_local_files=False)`` (a server path or ``file://`` URL
+is then refused before anything is read) and providers carrying a strict
+:class:`~playground.client.hosts.HostPolicy` (see :func:`~playground.client.hosts.server_policy`):
+every client a run, a resume, a recovery or a cancel builds applies its provider's policy.
 
 Failures do not escape as exceptions: the last event carries ``error`` (a
 :class:`~playground.client.errors.PlaygroundError`) and its guidance. Cancelling the task that
@@ -46,6 +51,7 @@ from playground.client.errors import (
     PlaygroundError,
 )
 from playground.client.follow_steps import deliver, follow
+from playground.client.hosts import PERMISSIVE, HostPolicy
 from playground.client.ledger import Ledger, RunRecord
 from playground.client.providers import ProviderConfig
 from playground.client.run_state import (
@@ -168,10 +174,14 @@ def unfinished(ledger: Ledger, session_id: str | None = None) -> list[RunRecord]
     return ledger.unfinished(session_id)
 
 
-def provider_for(record: RunRecord, settings: Settings, *, api_key: SecretStr | None = None) -> ProviderConfig:
-    """The provider a ledger row names, with the key the settings hold today."""
+def provider_for(
+    record: RunRecord, settings: Settings, *, api_key: SecretStr | None = None, hosts: HostPolicy = PERMISSIVE
+) -> ProviderConfig:
+    """The provider a ledger row names, with the key the settings hold today and the given host
+    policy (the row's base URL is checked against it when a request is sent, not here)."""
     provider = ProviderConfig.model_validate(
-        {"kind": record.provider, "wire": record.wire, "base_url": record.base_url, "scenario": record.scenario}
+        {"kind": record.provider, "wire": record.wire, "base_url": record.base_url, "scenario": record.scenario,
+         "hosts": hosts}
     )
     key = api_key if api_key is not None else settings.api_key(provider.kind)
     return provider.model_copy(update={"api_key": key})

@@ -22,7 +22,7 @@ from playground.client.errors import (
     OutcomeUnknown,
     PlaygroundError,
 )
-from playground.client.files import check_files, swap_in, swap_out
+from playground.client.files import check_files, refuse_local_files, swap_in, swap_out
 from playground.client.ledger import RunRecord, this_owner
 from playground.client.providers import ProviderConfig, parse_time
 from playground.client.run_state import Run, RunEvent, retry_line
@@ -39,7 +39,9 @@ async def prepare_and_submit(
     """Validate, upload local files, record the run, and send the create request."""
     profile = r.options.profile or load_profile()
     yield r.emit("validating", f"checking the request for {r.provider.describe()}")
-    raw, files, warnings, request_model = validate(request, r.provider, profile)
+    raw, files, warnings, request_model = validate(
+        request, r.provider, profile, allow_local_files=r.options.allow_local_files
+    )
     for line in warnings:
         yield r.emit("validating", f"warning: {line}")
     if files:
@@ -66,14 +68,24 @@ async def prepare_and_submit(
 
 
 def validate(
-    request: VideoRequest | Mapping[str, Any], provider: ProviderConfig, profile: Profile
+    request: VideoRequest | Mapping[str, Any], provider: ProviderConfig, profile: Profile,
+    *, allow_local_files: bool = True,
 ) -> tuple[dict[str, Any], list[Any], list[str], VideoRequest]:
-    """The request model (local files replaced by placeholders), or InvalidRequest."""
+    """The request model (local files replaced by placeholders), or InvalidRequest.
+
+    Without ``allow_local_files``, a local path or file:// URL is LocalFileRefused, decided
+    before the filesystem is looked at (a bare relative name is then left for the rules, which
+    want a URL).
+    """
     if isinstance(request, BaseModel):
         data: Mapping[str, Any] = request.model_dump(mode="json", exclude_none=True)
     else:
         data = request
-    swapped, files = swap_out(dict(data))
+    if allow_local_files:
+        swapped, files = swap_out(dict(data))
+    else:
+        swapped, files = dict(data), []
+        refuse_local_files(swapped)
     # Media already uploaded through DashScope's temporary storage arrive as oss:// keys.
     options = CheckOptions(allow_oss_urls=provider.wire == "dashscope")
     if "input" in swapped:

@@ -10,19 +10,22 @@ never kept: the result only says that one was there and was discarded. Header va
 strings and unknown options' values are not repeated in any message, since any of them may
 hold a secret.
 
+A curl command is split and read by :mod:`playground.core.curl_parse`; this module reads the
+body it sends (or the pasted JSON) into the request model.
+
 Pure: the text is read with :mod:`shlex` and :mod:`json`; nothing is fetched or opened.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import shlex
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
+from playground.core import contract
+from playground.core.curl_parse import CurlCommand, Provider, looks_like_curl, read_curl
+from playground.core.jsonfile import MAX_DEPTH, depth_exceeds
 from playground.core.problems import Problem, Severity
 from playground.core.profile import MODES, Mode, Profile
 from playground.core.request import MediaItem, VideoRequest, fields_of
@@ -37,19 +40,12 @@ from playground.core.wire import (
     path_of,
 )
 
-Provider = Literal["sandbox", "dashscope", "gateway"]
+__all__ = ["Finding", "ImportResult", "Provider", "import_request"]
+
 Source = Literal["json", "curl"]
 KeyPath = tuple[str | int, ...]
 
-CREATE_PATHS: dict[WireFormat, str] = {
-    "dashscope": "/services/aigc/video-generation/video-synthesis",
-    "gateway": "/videos/generations",
-}
 _FORMAT_NAMES: dict[WireFormat, str] = {"dashscope": "DashScope", "gateway": "gateway"}
-_DASHSCOPE_HOSTS = ("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com")
-# A request nested deeper than this is not a request; refusing early keeps repr and
-# validation far from Python's recursion limit.
-_MAX_DEPTH = 32
 _MEDIA_KEYS = frozenset(MediaItem.model_fields)
 # What the official SDK adds to every DashScope body; it means nothing to Wan 2.7.
 _SDK_NOISE = {("input", "extend_prompt"), ("input", "function")}
@@ -105,7 +101,7 @@ def import_request(text: str, profile: Profile) -> ImportResult:
     stripped = text.strip()
     if not stripped:
         return ImportResult("Nothing to import: paste a request's JSON or a curl command.")
-    if _CURL_START.match(stripped):
+    if looks_like_curl(stripped):
         return _from_curl(stripped, profile)
     try:
         value = json.loads(stripped)
@@ -148,18 +144,6 @@ class _Context:
         )
 
 
-def _depth(value: object) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > _MAX_DEPTH:
-            break
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        stack.extend((child, level + 1) for child in children)
-    return deepest
-
-
 def _type_name(value: object) -> str:
     return {list: "a list", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
 
@@ -171,7 +155,9 @@ def _from_body(value: object, profile: Profile, ctx: _Context) -> ImportResult:
             f"The {what} is {_type_name(value)}, not a request object; "
             'a request looks like {"model": ..., "input": {...}}.'
         )
-    if _depth(value) > _MAX_DEPTH:
+    # A request nested deeper than this is not a request; refusing early keeps repr and
+    # validation far from Python's recursion limit.
+    if depth_exceeds(value, MAX_DEPTH):
         return ctx.result(f"The {what} is nested too deeply to be a Wan 2.7 request.")
     unwritable = surrogate_problem(value, (TOP,))
     if unwritable is not None:
@@ -222,7 +208,8 @@ def _choose_format(
         "(url)",
         f"the body is in the {_FORMAT_NAMES[said]} format but the URL is the {_FORMAT_NAMES[url_format]} "
         "create endpoint, which would refuse it",
-        f"send it to ...{CREATE_PATHS[said]}, or export the request in the {_FORMAT_NAMES[url_format]} format",
+        f"send it to ...{contract.ENDPOINTS[said].create}, "
+        f"or export the request in the {_FORMAT_NAMES[url_format]} format",
     )
     return said, [mismatch]
 
@@ -357,88 +344,18 @@ def _summary(
 
 # -- curl ---------------------------------------------------------------------------------------
 
-_CURL_START = re.compile(r"(?:\$\s*)?(?:\S*[/\\])?curl(?:\.exe)?(?:\s|$)", re.IGNORECASE)
-_SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "2>", "2>&1", "<"}
-_DATA_OPTIONS = {"--data", "--data-ascii", "--data-binary", "--data-raw", "--json", "--data-urlencode"}
-# Options whose value may be a credential: taken, never kept, never repeated.
-_CREDENTIAL_OPTIONS = {"--user", "--oauth2-bearer", "--cookie", "--cert", "--key", "--pass", "--proxy-user",
-                       "--proxy-header"}
-_SHORT_NAMES = {"d": "--data", "H": "--header", "X": "--request", "F": "--form", "u": "--user", "b": "--cookie",
-                "E": "--cert", "U": "--proxy-user", "T": "--upload-file", "G": "--get", "I": "--head"}
-# Short options that take a value (curl's own list); any other letter is a switch.
-_SHORT_WITH_VALUE = set("AbcCdDeEFHKmoPQrtTuUwxXyYz")
-# Long options with a value that has no bearing on the request (timeouts, output, TLS...).
-_IGNORED_WITH_VALUE = {
-    "--output", "--max-time", "--connect-timeout", "--write-out", "--retry", "--retry-delay", "--retry-max-time",
-    "--user-agent", "--referer", "--proxy", "--resolve", "--connect-to", "--cacert", "--capath", "--cookie-jar",
-    "--limit-rate", "--range", "--time-cond", "--interface", "--dns-servers", "--config", "--expect100-timeout",
-    "--keepalive-time", "--output-dir", "--dump-header", "--trace", "--trace-ascii", "--stderr", "--max-redirs",
-    "--max-filesize", "--speed-time", "--speed-limit", "--continue-at", "--ciphers", "--cert-type", "--key-type",
-    "--noproxy", "--unix-socket", "--abstract-unix-socket", "--local-port", "--aws-sigv4", "--variable",
-    "--proxy-cacert", "--socks5", "--socks5-hostname", "--preproxy", "--happy-eyeballs-timeout-ms",
-}
-_SHORT_IGNORED = {"A": "--user-agent", "c": "--cookie-jar", "C": "--continue-at", "D": "--dump-header",
-                  "e": "--referer", "K": "--config", "m": "--max-time", "o": "--output", "P": "--ftp-port",
-                  "Q": "--quote", "r": "--range", "t": "--telnet-option", "w": "--write-out", "x": "--proxy",
-                  "y": "--speed-time", "Y": "--speed-limit", "z": "--time-cond"}
-# Switches that change nothing about what is sent; said nothing about.
-_HARMLESS_SWITCHES = {
-    "--silent", "--show-error", "--location", "--insecure", "--verbose", "--include", "--fail", "--fail-with-body",
-    "--compressed", "--no-buffer", "--globoff", "--http1.0", "--http1.1", "--http2", "--http2-prior-knowledge",
-    "--http3", "--ipv4", "--ipv6", "--progress-bar", "--location-trusted", "--no-progress-meter", "--tcp-nodelay",
-    "--remote-name", "--remote-header-name", "--retry-all-errors", "--retry-connrefused", "--no-keepalive",
-    "--raw", "--path-as-is", "--ssl-no-revoke", "--tr-encoding", "--fail-early", "--no-sessionid",
-}
-_HARMLESS_SHORT = set("sSLkvifNg#0123456qOjJlnRZ")
-_LONG_WITH_VALUE = (
-    _DATA_OPTIONS
-    | _CREDENTIAL_OPTIONS
-    | _IGNORED_WITH_VALUE
-    | {"--header", "--request", "--url", "--form", "--form-string", "--upload-file"}
-)
-
-
-@dataclass
-class _Command:
-    """The parts of a curl command that matter to a request."""
-
-    url: str | None = None
-    method: str | None = None
-    data: list[str] = field(default_factory=list)
-    headers: list[str] = field(default_factory=list)
-    file_body: bool = False
-    notes: list[str] = field(default_factory=list)
-    key_discarded: bool = False
-
 
 def _from_curl(text: str, profile: Profile) -> ImportResult:
     try:
-        tokens = shlex.split(_prepare(text))
+        command = read_curl(text)
     except ValueError as exc:
         return ImportResult(f"Could not split the curl command: {exc} (check its quotes).", source="curl")
-    # Skip a copied shell prompt ("$ curl ..."): the options start after the word curl.
-    start = next((i + 1 for i, t in enumerate(tokens) if _CURL_START.fullmatch(t + " ")), len(tokens))
-    command = _read_options(tokens[start:])
-    ctx = _Context(source="curl", notes=command.notes, key_discarded=command.key_discarded)
-    status_task = _read_url(command.url, ctx)
-    _read_headers(command.headers, ctx)
-    if command.method is not None and command.method != "POST":
-        ctx.notes.append(f"method {command.method[:20]} (not imported): the create endpoint takes POST")
+    ctx = _curl_context(command)
     if not command.data:
-        if command.file_body:
-            return ctx.result("The curl command reads its body from a file (@name); paste the file's JSON instead.")
-        if status_task is not None:
-            return ctx.result(
-                f"This curl command asks for the status of task {status_task[:80]}; paste the command that "
-                "creates the task (a POST with a JSON body) instead."
-            )
-        missing = "" if command.url else " and names no URL"
-        return ctx.result(
-            f"The curl command sends no body (-d, --data, --data-raw or --json){missing}; nothing to import."
-        )
+        return ctx.result(_no_body_message(command))
     if ctx.url_format == "dashscope" and not ctx.async_header:
         ctx.notes.append(
-            "X-DashScope-Async: enable is missing: DashScope refuses synchronous video calls "
+            f"{contract.ASYNC_HEADER}: {contract.ENABLE} is missing: DashScope refuses synchronous video calls "
             "(the playground always sends it)"
         )
     # Several data options are joined with '&', as curl itself does.
@@ -454,278 +371,26 @@ def _from_curl(text: str, profile: Profile) -> ImportResult:
     return _from_body(value, profile, ctx)
 
 
-def _prepare(text: str) -> str:
-    """The command with line continuations joined and bash's $'...' strings made plain quotes.
-
-    shlex knows neither: a backslash-newline would stay in a token, and browsers' "Copy as cURL
-    (bash)" writes bodies holding quotes or non-ASCII text as $'...'.
-    """
-    text = text.replace("\r\n", "\n")
-    out: list[str] = []
-    quote: str | None = None
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if quote == "'":
-            quote = None if char == "'" else quote
-            out.append(char)
-            i += 1
-        elif char == "\\" and i + 1 < n:
-            if text[i + 1] != "\n":  # a backslash-newline outside single quotes joins lines
-                out.append(text[i : i + 2])
-            i += 2
-        elif quote is None and char == "$" and text.startswith("'", i + 1):
-            end, decoded = _ansi_c(text, i + 2)
-            if end < 0:  # unterminated: leave it for shlex to report
-                out.append(text[i:])
-                break
-            out.append("'" + decoded.replace("'", "'\"'\"'") + "'")
-            i = end
-        else:
-            if char == '"':
-                quote = None if quote == '"' else '"'
-            elif char == "'" and quote is None:
-                quote = "'"
-            out.append(char)
-            i += 1
-    return "".join(out)
-
-
-_ANSI_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "e": "\x1b",
-                "E": "\x1b", "\\": "\\", "'": "'", '"': '"', "?": "?"}
-
-
-def _ansi_c(text: str, start: int) -> tuple[int, str]:
-    """Decode a $'...' body from ``start``; (index after the closing quote, text), or (-1, '')."""
-    raw = bytearray()
-    i, n = start, len(text)
-    while i < n:
-        char = text[i]
-        if char == "'":
-            return i + 1, raw.decode("utf-8", errors="replace")
-        if char != "\\" or i + 1 >= n:
-            raw += char.encode("utf-8", errors="replace")
-            i += 1
-            continue
-        code = text[i + 1]
-        if code in _ANSI_SIMPLE:
-            raw += _ANSI_SIMPLE[code].encode()
-            i += 2
-        elif code in "xuU":
-            width = {"x": 2, "u": 4, "U": 8}[code]
-            digits = re.match(rf"[0-9a-fA-F]{{1,{width}}}", text[i + 2 : i + 2 + width])
-            if digits is None:
-                raw += text[i : i + 2].encode()
-                i += 2
-                continue
-            number = int(digits.group(), 16)
-            # \xHH is one byte (UTF-8 text arrives as several); \u and \U are characters.
-            raw += bytes([number]) if code == "x" else chr(min(number, 0x10FFFF)).encode("utf-8", errors="replace")
-            i += 2 + len(digits.group())
-        elif code in "01234567":
-            digits = re.match(r"[0-7]{1,3}", text[i + 1 : i + 4])
-            assert digits is not None
-            raw += bytes([int(digits.group(), 8) & 0xFF])
-            i += 1 + len(digits.group())
-        else:
-            raw += text[i : i + 2].encode("utf-8", errors="replace")
-            i += 2
-    return -1, ""
-
-
-def _options(tokens: list[str]) -> Iterator[tuple[str, str | None, bool]]:
-    """(option, value, took_value) per option, and ("", token, False) per plain argument.
-
-    Short options cluster as curl allows (``-sSX POST``, ``-XPOST``): the first letter that
-    takes a value takes the rest of the token, or else the next token.
-    """
-    i = 0
-    value: str | None
-    while i < len(tokens):
-        token = tokens[i]
-        i += 1
-        if token == "--":
-            yield from (("", rest, False) for rest in tokens[i:])
-            return
-        if token.startswith("--"):
-            if token in _LONG_WITH_VALUE:
-                value = tokens[i] if i < len(tokens) else None
-                i += 1
-                yield token, value, True
-            else:
-                yield token, None, False
-            continue
-        if token.startswith("-") and len(token) > 1:
-            for j, letter in enumerate(token[1:], start=1):
-                if letter in _SHORT_WITH_VALUE:
-                    rest = token[j + 1 :]
-                    if rest:
-                        value = rest
-                    else:
-                        value = tokens[i] if i < len(tokens) else None
-                        i += 1
-                    yield "-" + letter, value, True
-                    break
-                yield "-" + letter, None, False
-            continue
-        yield "", token, False
-
-
-def _read_options(tokens: list[str]) -> _Command:
-    command = _Command()
-    extra_arguments = 0
-    for index, token in enumerate(tokens):
-        if token in _SHELL_OPERATORS:
-            command.notes.append(f"everything from {token!r} on (not imported): it is another shell command")
-            tokens = tokens[:index]
-            break
-    for option, value, took in _options(tokens):
-        if option == "":
-            if command.url is None and value is not None and _looks_like_url(value):
-                command.url = value
-            else:
-                extra_arguments += 1
-            continue
-        letter = "" if option.startswith("--") else option[1]
-        name = _SHORT_NAMES.get(letter, _SHORT_IGNORED.get(letter, option)) if letter else option
-        if took and value is None:
-            command.notes.append(f"{option} (not imported): it has no value")
-        elif name in _DATA_OPTIONS and value is not None:
-            _take_data(command, name, value)
-        elif name in ("--header",) and value is not None:
-            if value.startswith("@"):
-                command.notes.append("headers read from a file (not imported)")
-            else:
-                command.headers.append(value)
-        elif name == "--request" and value is not None:
-            command.method = value.upper()
-        elif name == "--url" and value is not None:
-            command.url = value
-        elif name in ("--form", "--form-string"):
-            command.notes.append(f"{option} (not imported): a multipart form is not a video request")
-        elif name in _CREDENTIAL_OPTIONS:
-            command.key_discarded = True
-            command.notes.append(f"{option} (not imported): a credential; it was discarded, not kept")
-        elif name == "--upload-file":
-            command.file_body = True
-        elif name == "--get":
-            command.method = "GET"
-        elif name == "--head":
-            command.method = "HEAD"
-        elif not _irrelevant(name, letter):
-            command.notes.append(f"curl option {option[:40]} (not imported): not something a request carries")
-    if extra_arguments:
-        command.notes.append(f"{_count(extra_arguments, 'extra argument')} (not imported)")
-    return command
-
-
-def _irrelevant(name: str, letter: str) -> bool:
-    """Whether an option only shapes how curl runs (output, timeouts, TLS), not what is sent."""
-    if letter:
-        return letter in _HARMLESS_SHORT or letter in _SHORT_IGNORED
-    return name in _IGNORED_WITH_VALUE or name in _HARMLESS_SWITCHES
-
-
-def _take_data(command: _Command, name: str, value: str) -> None:
-    if name == "--data-urlencode":
-        command.notes.append("--data-urlencode (not imported): it sends a form field, not JSON")
-    elif name != "--data-raw" and value.startswith("@"):
-        command.file_body = True  # curl reads the body from that file; the file is not here
-    else:
-        command.data.append(value)
-        if name == "--json":
-            command.headers.append("Content-Type: application/json")
-
-
-def _looks_like_url(value: str) -> bool:
-    """Whether a plain argument is the URL: with a scheme, or a host like curl accepts bare."""
-    if "://" in value:
-        return True
-    host = re.match(r"(?:[^@/\s]*@)?([\w.\-]+)(?::\d+)?(?:[/?#]|$)", value)
-    return host is not None and ("." in host.group(1) or host.group(1).lower() == "localhost")
-
-
-def _read_url(url: str | None, ctx: _Context) -> str | None:
-    """Fill in the endpoint facts of the command's URL; the task id when it is a status URL."""
-    if url is None:
-        ctx.notes.append("the URL (not imported): the command names none")
-        return None
-    try:
-        parts = urlsplit(url if "://" in url else "http://" + url)  # curl's own default scheme
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        ctx.notes.append("the URL (not imported): it could not be read")
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        ctx.notes.append("the URL (not imported): it is not an http(s) URL")
-        return None
-    if parts.username or parts.password:
-        ctx.key_discarded = True
-        ctx.notes.append("credentials in the URL (not imported): discarded, not kept")
-    if parts.query:
-        ctx.notes.append("the URL's query string (not imported): the create endpoint takes none")
-    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
-    origin = f"{parts.scheme.lower()}://{netloc}"
-    path = parts.path.rstrip("/")
-    for fmt, suffix in CREATE_PATHS.items():
-        if path.endswith(suffix):
-            _set_endpoint(ctx, fmt, origin, path[: -len(suffix)], host)
-            return None
-    status = re.fullmatch(r"(.*)/(tasks|videos/generations)/([^/]+)", path)
-    if status is not None:
-        fmt = "dashscope" if status.group(2) == "tasks" else "gateway"
-        _set_endpoint(ctx, fmt, origin, status.group(1), host)
-        ctx.notes.append("the URL (not imported): it reads a task's status; the create endpoint is "
-                         f"...{CREATE_PATHS[fmt]}")
-        return status.group(3)
-    ctx.notes.append(
-        f"the URL {origin}{path[:120]} (not imported): not a Wan 2.7 create endpoint "
-        f"(...{CREATE_PATHS['dashscope']} or ...{CREATE_PATHS['gateway']}), so the base URL is unknown"
+def _curl_context(command: CurlCommand) -> _Context:
+    return _Context(
+        source="curl",
+        url_format=command.url_format,
+        notes=command.notes,
+        key_discarded=command.key_discarded,
+        base_url=command.base_url,
+        api_base=command.api_base,
+        provider=command.provider,
+        async_header=command.async_header,
     )
-    return None
 
 
-def _set_endpoint(ctx: _Context, fmt: WireFormat, origin: str, prefix: str, host: str) -> None:
-    ctx.url_format = fmt
-    ctx.api_base = origin + prefix
-    api_tail = "/api/v1" if fmt == "dashscope" else "/v1"
-    if host.lower() in _DASHSCOPE_HOSTS or host.lower().endswith(".maas.aliyuncs.com"):
-        ctx.provider, ctx.base_url = "dashscope", ctx.api_base
-    elif prefix.endswith("/sandbox" + api_tail):
-        # The sandbox is configured by its mount; the API paths hang off /api/v1 or /v1 below it.
-        ctx.provider, ctx.base_url = "sandbox", origin + prefix[: -len(api_tail)]
-    else:
-        # A gateway, or a DashScope pass-through on another host: either way a base URL to keep.
-        ctx.provider = "dashscope" if fmt == "dashscope" else "gateway"
-        ctx.base_url = ctx.api_base
-
-
-_CREDENTIAL_HEADERS = {"x-api-key", "api-key", "apikey", "x-dashscope-api-key", "cookie", "proxy-authorization"}
-
-
-def _read_headers(headers: list[str], ctx: _Context) -> None:
-    for header in headers:
-        name, colon, value = header.partition(":")
-        key = name.strip().lower()
-        shown = name.strip() if re.fullmatch(r"[A-Za-z0-9\-_]{1,60}", name.strip()) else "a header"
-        if not colon:
-            ctx.notes.append("a header without 'Name: value' (not imported)")
-        elif key == "authorization":
-            ctx.key_discarded = True
-            ctx.notes.append(
-                "Authorization header (not imported): the API key in it was discarded, not kept; "
-                "the playground sends the key from its own settings"
-            )
-        elif key in _CREDENTIAL_HEADERS:
-            ctx.key_discarded = True
-            ctx.notes.append(f"{shown} header (not imported): a credential; it was discarded, not kept")
-        elif key == "content-type":
-            if "json" not in value.lower():
-                ctx.notes.append(f"Content-Type {value.strip()[:40]} (not imported): the APIs take application/json")
-        elif key == "x-dashscope-async":
-            ctx.async_header = True
-            if value.strip().lower() != "enable":
-                ctx.notes.append("X-DashScope-Async (not imported): its value must be 'enable'")
-        else:
-            ctx.notes.append(f"{shown} header (not imported): the request carries only Authorization, "
-                             "Content-Type and X-DashScope-Async")
+def _no_body_message(command: CurlCommand) -> str:
+    if command.file_body:
+        return "The curl command reads its body from a file (@name); paste the file's JSON instead."
+    if command.status_task is not None:
+        return (
+            f"This curl command asks for the status of task {command.status_task[:80]}; paste the command that "
+            "creates the task (a POST with a JSON body) instead."
+        )
+    missing = "" if command.url else " and names no URL"
+    return f"The curl command sends no body (-d, --data, --data-raw or --json){missing}; nothing to import."

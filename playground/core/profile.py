@@ -9,12 +9,13 @@ are merged key by key, everything else is replaced.
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from playground.core.jsonfile import JsonFileError, decode_json, read_json_file
 
 Mode = Literal["text-to-video", "image-to-video", "reference-to-video", "video-edit"]
 MODES: tuple[Mode, ...] = ("text-to-video", "image-to-video", "reference-to-video", "video-edit")
@@ -180,28 +181,11 @@ def builtin_profiles() -> list[str]:
 def _read_raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     if ref in seen:
         raise ProfileError(f"profile {ref!r} extends itself")
-    if ref in builtin_profiles():
-        text = resources.files(__package__).joinpath("profiles", f"{ref}.json").read_text("utf-8")
-        source = f"built-in profile {ref!r}"
-    else:
-        path = Path(ref)
-        if not path.is_file():
-            names = ", ".join(builtin_profiles())
-            raise ProfileError(
-                f"profile {ref!r}: no built-in profile has that name and no such file exists; "
-                f"use one of {names} or the path of a JSON profile file"
-            )
-        source = f"profile file {str(path)!r}"
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:  # unreadable, or not text (a picture named .json)
-            raise ProfileError(f"{source} cannot be read as UTF-8 JSON ({exc.__class__.__name__})") from None
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProfileError(f"{source} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
-    except (ValueError, RecursionError):
-        raise ProfileError(f"{source} is JSON that cannot be read (nested too deeply, or a number too long)") from None
+        raw = _read_json(ref)
+    except JsonFileError as exc:
+        raise ProfileError(str(exc)) from None
+    source = _source(ref)
     if not isinstance(raw, dict):
         raise ProfileError(f"{source} must hold a JSON object")
     parent = raw.pop("extends", None)
@@ -210,6 +194,27 @@ def _read_raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(parent, str):
         raise ProfileError(f"{source}: 'extends' must be a profile name or path")
     return _merge(_read_raw(parent, (*seen, ref)), raw)
+
+
+def _source(ref: str) -> str:
+    if ref in builtin_profiles():
+        return f"built-in profile {ref!r}"
+    return f"profile file {ref!r}"
+
+
+def _read_json(ref: str) -> Any:
+    """The JSON of a built-in profile or a profile file, read as every CLI file is read."""
+    source = _source(ref)
+    if ref in builtin_profiles():
+        raw = resources.files(__package__).joinpath("profiles", f"{ref}.json").read_bytes()
+        return decode_json(raw, source, what="a JSON profile")
+    if not Path(ref).is_file():
+        names = ", ".join(builtin_profiles())
+        raise JsonFileError(
+            f"profile {ref!r}: no built-in profile has that name and no such file exists; "
+            f"use one of {names} or the path of a JSON profile file"
+        )
+    return read_json_file(ref, label=source, what="a JSON profile")
 
 
 def load_profile(ref: str = DEFAULT_PROFILE) -> Profile:

@@ -4,6 +4,11 @@ Each script submits the wire body, polls the task with a growing wait (2 s, then
 again each time, at most 15 s), stops on a terminal state, and saves the video to a file. On
 any failure it prints the provider's own code and message and exits non-zero.
 
+What the scripts know about the API (paths, headers, every status word, where each answer keeps
+its fields) comes from :mod:`playground.core.contract`, so an exported script ends on exactly
+the words the playground's own client ends on. Answers are read with a JSON parser in every
+language (the bash script uses jq, or python3 without it), at the documented field paths.
+
 The API key is never part of the text: every script reads it from an environment variable, and
 these functions take no key argument at all, so a key cannot end up in an exported file by
 mistake. The scripts never send the key to the video's download URL either: it is a pre-signed
@@ -17,10 +22,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from playground.core.wire import WireFormat
+from playground.core import contract
+from playground.core.contract import AnswerFields, JsonPath, StatusCase
+from playground.core.wire import FORMATS, WireFormat
 
 DEFAULT_KEY_ENV: dict[WireFormat, str] = {"dashscope": "DASHSCOPE_API_KEY", "gateway": "GATEWAY_API_KEY"}
 DEFAULT_OUT = "video.mp4"
@@ -32,11 +40,6 @@ GIVE_UP_S = 1800
 
 _SLOT = re.compile(r"@([A-Z_]+)@")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_CREATE_PATH: dict[WireFormat, str] = {
-    "dashscope": "/services/aigc/video-generation/video-synthesis",
-    "gateway": "/videos/generations",
-}
-_TASK_PATH: dict[WireFormat, str] = {"dashscope": "/tasks/", "gateway": "/videos/generations/"}
 _WHO: dict[WireFormat, str] = {"dashscope": "DashScope's native format", "gateway": "gateway format"}
 
 
@@ -45,15 +48,91 @@ def wire_json(body: Mapping[str, Any]) -> str:
     return json.dumps(body, indent=2, ensure_ascii=False)
 
 
-def _check(fmt: WireFormat, base_url: str, key_env: str | None) -> tuple[str, str]:
-    if fmt not in _CREATE_PATH:
+# -- what every script does, in no language yet ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The facts one exported script is built from; the same for all three languages."""
+
+    who: str
+    key_env: str
+    base: str
+    out: str
+    create_path: str
+    task_prefix: str
+    create_headers: Mapping[str, str]
+    success: tuple[str, ...]
+    failure: tuple[str, ...]
+    case: StatusCase
+    fields: AnswerFields
+
+
+def _plan(fmt: WireFormat, base_url: str, key_env: str | None, out: str) -> _Plan:
+    if fmt not in FORMATS:
         raise ValueError(f"unknown wire format {fmt!r}; use 'gateway' or 'dashscope'")
     if not base_url.startswith(("http://", "https://")):
         raise ValueError(f"base_url must be an http(s) URL, not {base_url[:60]!r}")
     env = key_env or DEFAULT_KEY_ENV[fmt]
     if not _ENV_NAME.match(env):
         raise ValueError(f"{env[:40]!r} is not an environment variable name")
-    return base_url.rstrip("/"), env
+    endpoints = contract.ENDPOINTS[fmt]
+    return _Plan(
+        who=_WHO[fmt],
+        key_env=env,
+        base=base_url.rstrip("/"),
+        out=out,
+        create_path=endpoints.create,
+        task_prefix=endpoints.task_prefix(),
+        create_headers=contract.CREATE_HEADERS[fmt],
+        success=contract.success_words(fmt),
+        failure=contract.failure_words(fmt),
+        case=contract.STATUS_CASE[fmt],
+        fields=contract.ANSWER_FIELDS[fmt],
+    )
+
+
+def _paths_json(paths: Sequence[JsonPath]) -> str:
+    # Compact JSON: a valid Python and JavaScript literal as it stands, and one shell word once
+    # quoted.
+    return json.dumps([list(p) for p in paths], separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class _Quoting:
+    """How one language writes the plan's values into its source."""
+
+    string: Callable[[str], str]  # a string literal
+    json: Callable[[str], str]  # a compact JSON text as a literal holding that value
+    words: Callable[[Sequence[str]], str]  # a list of status words
+    headers: Callable[[Mapping[str, str]], str]  # extra headers of the create call
+
+
+def _plan_slots(plan: _Plan, quoting: _Quoting) -> dict[str, str]:
+    """The template slots every language fills from the plan, each in its own quoting."""
+    fields = plan.fields
+    return {
+        "WHO": plan.who,
+        "KEY_ENV": plan.key_env,
+        "BASE_URL": quoting.string(plan.base),
+        "OUT": quoting.string(plan.out),
+        "FIRST": str(FIRST_WAIT_S),
+        "MAX": str(MAX_WAIT_S),
+        "GIVE_UP": str(GIVE_UP_S),
+        "CREATE_PATH": plan.create_path,
+        "TASK_PATH": plan.task_prefix,
+        "AUTH_HEADER": contract.AUTHORIZATION,
+        "BEARER": contract.BEARER,
+        "CREATE_HEADERS": quoting.headers(plan.create_headers),
+        "CASE": plan.case,
+        "SUCCESS": quoting.words(plan.success),
+        "FAILURE": quoting.words(plan.failure),
+        "TASK_ID_AT": quoting.json(_paths_json(fields.task_id)),
+        "STATUS_AT": quoting.json(_paths_json(fields.status)),
+        "VIDEO_URL_AT": quoting.json(_paths_json(fields.video_url)),
+        "ERROR_CODE_AT": quoting.json(_paths_json(fields.error_code)),
+        "ERROR_MESSAGE_AT": quoting.json(_paths_json(fields.error_message)),
+    }
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:
@@ -62,16 +141,78 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
     return _SLOT.sub(lambda m: values[m.group(1)], template)
 
 
+def _json_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _json_headers(headers: Mapping[str, str]) -> str:
+    # Appended inside an object literal that already holds the Authorization header.
+    return "".join(f", {_json_string(k)}: {_json_string(v)}" for k, v in headers.items())
+
+
+# Python and JavaScript write strings, lists and objects alike: JSON is a literal in both.
+_JSON_QUOTING = _Quoting(
+    string=_json_string,
+    json=lambda text: text,
+    words=lambda words: json.dumps(list(words)),
+    headers=_json_headers,
+)
+_SHELL_QUOTING = _Quoting(
+    string=shlex.quote,
+    json=shlex.quote,
+    # A case pattern: word|word|word.
+    words=lambda words: "|".join(shlex.quote(w) for w in words),
+    headers=lambda headers: "".join(f"  -H {shlex.quote(f'{k}: {v}')} \\\n" for k, v in headers.items()),
+)
+
+# -- reading a JSON answer at a path: Python's version, shared by the bash and Python scripts ------
+
+_PICK_PY = '''def pick(data, paths):
+    """The first non-empty string at one of the paths (lists of keys and indexes), or None."""
+    for path in paths:
+        value = data
+        for key in path:
+            if isinstance(value, dict) and isinstance(key, str):
+                value = value.get(key)
+            elif isinstance(value, list) and isinstance(key, int) and 0 <= key < len(value):
+                value = value[key]
+            else:
+                value = None
+                break
+        if isinstance(value, str) and value:
+            return value
+    return None
+'''
+# The bash script's python3 fallback: the same function over stdin, paths as its argument.
+_PICK_PY_MAIN = "import json, sys\n\n\n" + _PICK_PY + '''
+
+try:
+    answer = json.loads(sys.stdin.buffer.read())
+except (ValueError, RecursionError):
+    answer = None
+found = pick(answer, json.loads(sys.argv[1]))
+if found:
+    sys.stdout.buffer.write(found.encode("utf-8", "replace"))
+'''
+# jq's version of the same reading: exactly one JSON value, else nothing.
+_PICK_JQ = (
+    'if length == 1 then .[0] | first($paths[] as $p | (try getpath($p) catch null) '
+    '| select(type == "string" and . != "")) else empty end'
+)
+
+
 # -- bash + curl --------------------------------------------------------------------------------
 
 _CURL = r"""#!/usr/bin/env bash
 # Wan 2.7 video (@WHO@): submit the request below, wait for the task, save the video.
-# Needs bash, curl, grep and sed. Put your API key in @KEY_ENV@ first:
+# Needs bash, curl, and jq or python3: the API's answers are read with a real JSON parser (jq
+# when it is installed, else python3), each field at the path the API documents.
+# Put your API key in @KEY_ENV@ first:
 #   export @KEY_ENV@=...
 set -euo pipefail
 
-BASE_URL=@BASE_URL_SH@
-OUT=@OUT_SH@
+BASE_URL=@BASE_URL@
+OUT=@OUT@
 : "${@KEY_ENV@:?set @KEY_ENV@ to your API key first}"
 
 # The request body, exactly as the playground showed it; edit it here.
@@ -80,20 +221,31 @@ IFS= read -r -d '' REQUEST_BODY <<'@EOF@' || true
 @EOF@
 REQUEST_BODY=${REQUEST_BODY%$'\n'}  # the heredoc adds a final newline; send the body as shown
 
-# json_field NAME TEXT: the first string value of "NAME" in TEXT. A grep, not a JSON parser;
-# enough here because each field these answers are read for appears once.
-json_field() {
-  printf '%s' "$2" \
-    | grep -oE "\"$1\"[[:space:]]*:[[:space:]]*\"([^\"\\\\]|\\\\.)*\"" \
-    | sed -n '1{s/^"[^"]*"[[:space:]]*:[[:space:]]*"//; s/"$//; s/\\"/"/g; s/\\\//\//g; s/\\u0026/\&/g; p;}' \
-    || true
-}
+# Where the answers keep each field: JSON paths (keys and list indexes), tried in order.
+TASK_ID_AT=@TASK_ID_AT@
+STATUS_AT=@STATUS_AT@
+VIDEO_URL_AT=@VIDEO_URL_AT@
+ERROR_CODE_AT=@ERROR_CODE_AT@
+ERROR_MESSAGE_AT=@ERROR_MESSAGE_AT@
+
+# json_pick PATHS JSON: the first non-empty string at one of PATHS in the JSON text; nothing
+# when none holds one, or when the text is not JSON. The same reading in jq and in python3:
+PICK_JQ=@PICK_JQ@
+PICK_PY=@PICK_PY@
+if command -v jq >/dev/null 2>&1; then
+  json_pick() { printf '%s' "$2" | jq -rs --argjson paths "$1" "$PICK_JQ" 2>/dev/null || true; }
+elif command -v python3 >/dev/null 2>&1; then
+  json_pick() { printf '%s' "$2" | python3 -c "$PICK_PY" "$1" 2>/dev/null || true; }
+else
+  echo "error: this script reads the API's JSON answers with jq or python3; install either" >&2
+  exit 1
+fi
 
 # fail WHAT ANSWER: print what went wrong with the provider's code and message, then stop.
 fail() {
   local code message
-  code=$(json_field code "$2")
-  message=$(json_field message "$2")
+  code=$(json_pick "$ERROR_CODE_AT" "$2")
+  message=$(json_pick "$ERROR_MESSAGE_AT" "$2")
   echo "error: $1: ${code:-(no code)}: ${message:-$2}" >&2
   exit 1
 }
@@ -109,28 +261,29 @@ call() {
 # 1. Submit. Never retried automatically: if the answer is lost the task may exist anyway, and
 #    a second submit would create (and bill) a second video.
 call -X POST "$BASE_URL@CREATE_PATH@" \
-  -H "Authorization: Bearer ${@KEY_ENV@}" \
+  -H "@AUTH_HEADER@: @BEARER@ ${@KEY_ENV@}" \
   -H 'Content-Type: application/json' \
-@ASYNC_HEADER@  --data-binary "$REQUEST_BODY"
+@CREATE_HEADERS@  --data-binary "$REQUEST_BODY"
 if [[ $http != 2?? ]]; then fail "the request was refused (HTTP $http)" "$body"; fi
-@TASK_ID@
+task_id=$(json_pick "$TASK_ID_AT" "$body")
 if [[ -z $task_id ]]; then fail "the answer names no task id" "$body"; fi
 echo "task $task_id submitted" >&2
 
 # 2. Poll until the task ends: first after @FIRST@ s, then half as long again each time, at most
 #    @MAX@ s. A rate limit or server error on a status check is only a reason to ask again.
+#    Status words are compared in @CASE@ case, the case the API's own table uses.
 wait_s=@FIRST@
 while :; do
   sleep "$wait_s"
-  call "$BASE_URL@TASK_PATH@$task_id" -H "Authorization: Bearer ${@KEY_ENV@}"
+  call "$BASE_URL@TASK_PATH@$task_id" -H "@AUTH_HEADER@: @BEARER@ ${@KEY_ENV@}"
   if [[ $http == 429 || $http == 5?? ]]; then
     echo "status check answered HTTP $http; asking again" >&2
   elif [[ $http != 2?? ]]; then
     fail "the status check of task $task_id was refused (HTTP $http)" "$body"
   else
-    state=$(json_field @STATUS_FIELD@ "$body")
+    state=$(json_pick "$STATUS_AT" "$body")
     echo "task $task_id: ${state:-(no status)} after ${SECONDS} s" >&2
-    case $state in
+    case $(printf '%s' "$state" | @FOLD@) in
       @SUCCESS@) break ;;
       @FAILURE@) fail "task $task_id ended $state" "$body" ;;
     esac
@@ -144,11 +297,12 @@ while :; do
 done
 
 # 3. Download. The link is pre-signed and expires (24 h on DashScope): no key is sent to it.
-video_url=$(json_field @URL_FIELD@ "$body")
+video_url=$(json_pick "$VIDEO_URL_AT" "$body")
 if [[ -z $video_url ]]; then fail "task $task_id succeeded but names no video URL" "$body"; fi
 curl -sS --fail -L -o "$OUT" "$video_url"
 echo "saved $OUT"
 """
+_TR_FOLD: dict[StatusCase, str] = {"upper": "tr '[:lower:]' '[:upper:]'", "lower": "tr '[:upper:]' '[:lower:]'"}
 
 
 def _heredoc_tag(text: str) -> str:
@@ -169,37 +323,18 @@ def curl_script(
     key_env: str | None = None,
     out: str = DEFAULT_OUT,
 ) -> str:
-    """A bash script (curl, grep and sed only) that runs the request to a saved video."""
-    base, env = _check(fmt, base_url, key_env)
+    """A bash script (curl, and jq or python3 to read the answers) that runs the request to a saved video."""
+    plan = _plan(fmt, base_url, key_env, out)
     text = wire_json(body)
-    dashscope = fmt == "dashscope"
-    task_id = (
-        'task_id=$(json_field task_id "$body")'
-        if dashscope
-        # Gateways name the id task_id (the guide page) or id (OpenAI-style task objects).
-        else 'task_id=$(json_field task_id "$body")\nif [[ -z $task_id ]]; then task_id=$(json_field id "$body"); fi'
-    )
     return _fill(
         _CURL,
         {
-            "WHO": _WHO[fmt],
-            "KEY_ENV": env,
-            "BASE_URL_SH": shlex.quote(base),
-            "OUT_SH": shlex.quote(out),
+            **_plan_slots(plan, _SHELL_QUOTING),
             "EOF": _heredoc_tag(text),
             "BODY": text,
-            "CREATE_PATH": _CREATE_PATH[fmt],
-            "TASK_PATH": _TASK_PATH[fmt],
-            # DashScope answers a create without this header with "does not support synchronous calls".
-            "ASYNC_HEADER": "  -H 'X-DashScope-Async: enable' \\\n" if dashscope else "",
-            "TASK_ID": task_id,
-            "STATUS_FIELD": "task_status" if dashscope else "status",
-            "SUCCESS": "SUCCEEDED" if dashscope else "completed|succeeded",
-            "FAILURE": "FAILED|CANCELED|UNKNOWN" if dashscope else "failed|canceled|cancelled|expired",
-            "URL_FIELD": "video_url" if dashscope else "url",
-            "FIRST": str(FIRST_WAIT_S),
-            "MAX": str(MAX_WAIT_S),
-            "GIVE_UP": str(GIVE_UP_S),
+            "PICK_JQ": shlex.quote(_PICK_JQ),
+            "PICK_PY": shlex.quote(_PICK_PY_MAIN),
+            "FOLD": _TR_FOLD[plan.case],
         },
     )
 
@@ -219,18 +354,36 @@ from typing import NoReturn
 
 import httpx
 
-BASE_URL = @BASE_URL_PY@
+BASE_URL = @BASE_URL@
 API_KEY_ENV = "@KEY_ENV@"
-OUT = @OUT_PY@
+OUT = @OUT@
 FIRST_WAIT_S = @FIRST@.0
 MAX_WAIT_S = @MAX@.0
 GIVE_UP_S = @GIVE_UP@.0
 
 # The request body the playground showed; edit it here.
-REQUEST_BODY = @BODY_PY@
+REQUEST_BODY = @BODY@
 
-SUCCESS = {@SUCCESS_PY@}
-FAILURE = {@FAILURE_PY@}
+# Status words that end the task, compared in @CASE@ case (the case the API's table uses).
+SUCCESS = @SUCCESS@
+FAILURE = @FAILURE@
+
+# Where the answers keep each field: JSON paths (keys and list indexes), tried in order.
+TASK_ID_AT = @TASK_ID_AT@
+STATUS_AT = @STATUS_AT@
+VIDEO_URL_AT = @VIDEO_URL_AT@
+ERROR_CODE_AT = @ERROR_CODE_AT@
+ERROR_MESSAGE_AT = @ERROR_MESSAGE_AT@
+
+
+@PICK_PY@
+
+def read_json(answer: httpx.Response) -> object:
+    """The answer's JSON, or None when it is not JSON."""
+    try:
+        return answer.json()
+    except ValueError:
+        return None
 
 
 def fail(what: str, answer: "httpx.Response | None" = None) -> NoReturn:
@@ -238,26 +391,16 @@ def fail(what: str, answer: "httpx.Response | None" = None) -> NoReturn:
     detail = ""
     if answer is not None:
         data = read_json(answer)
-        found = data.get("error") or data.get("output") or data
-        found = found if isinstance(found, dict) else {}
-        code, message = found.get("code"), found.get("message")
+        code, message = pick(data, ERROR_CODE_AT), pick(data, ERROR_MESSAGE_AT)
         detail = f": {code or '(no code)'}: {message or answer.text[:500]}"
     sys.exit(f"error: {what}{detail}")
-
-
-def read_json(answer: httpx.Response) -> dict:
-    try:
-        data = answer.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def main() -> None:
     api_key = os.getenv(API_KEY_ENV)
     if not api_key:
         sys.exit(f"error: set {API_KEY_ENV} to your API key first")
-    auth = {"Authorization": f"Bearer {api_key}"}
+    auth = {"@AUTH_HEADER@": f"@BEARER@ {api_key}"}
 
     with httpx.Client(timeout=60) as client:
         # 1. Submit. Never retried automatically: if the answer is lost the task may exist
@@ -265,12 +408,11 @@ def main() -> None:
         answer = client.post(
             BASE_URL + "@CREATE_PATH@",
             json=REQUEST_BODY,
-            headers={**auth@ASYNC_HEADER_PY@},
+            headers={**auth@CREATE_HEADERS@},
         )
         if answer.is_error:
             fail(f"the request was refused (HTTP {answer.status_code})", answer)
-        created = read_json(answer)
-        task_id = @TASK_ID_PY@
+        task_id = pick(read_json(answer), TASK_ID_AT)
         if not task_id:
             fail("the answer names no task id", answer)
         print(f"task {task_id} submitted", file=sys.stderr)
@@ -288,19 +430,19 @@ def main() -> None:
             elif answer.is_error:
                 fail(f"the status check of task {task_id} was refused (HTTP {answer.status_code})", answer)
             else:
-                task = read_json(answer)
-                state = @STATE_PY@
-                print(f"task {task_id}: {state} after {time.monotonic() - started:.0f} s", file=sys.stderr)
-                if state in SUCCESS:
+                state = pick(read_json(answer), STATUS_AT) or ""
+                print(f"task {task_id}: {state or '(no status)'} after {time.monotonic() - started:.0f} s",
+                      file=sys.stderr)
+                if state.@CASE@() in SUCCESS:
                     break
-                if state in FAILURE:
+                if state.@CASE@() in FAILURE:
                     fail(f"task {task_id} ended {state}", answer)
             if time.monotonic() - started > GIVE_UP_S:
                 sys.exit(f"error: task {task_id} still running after {GIVE_UP_S:.0f} s; check it later by its id")
             wait_s = min(wait_s * 1.5, MAX_WAIT_S)
 
         # 3. Download. The link is pre-signed and expires (24 h on DashScope): no key is sent to it.
-        video_url = @URL_PY@
+        video_url = pick(read_json(answer), VIDEO_URL_AT)
         if not video_url:
             fail(f"task {task_id} succeeded but names no video URL", answer)
         with client.stream("GET", video_url, follow_redirects=True) as video:
@@ -340,10 +482,6 @@ def _py_key(key: object) -> str:
     return json.dumps(str(key), ensure_ascii=False)
 
 
-def _py_set(words: str) -> str:
-    return ", ".join(json.dumps(w) for w in words.split("|"))
-
-
 def python_script(
     body: Mapping[str, Any],
     fmt: WireFormat,
@@ -353,39 +491,8 @@ def python_script(
     out: str = DEFAULT_OUT,
 ) -> str:
     """A Python 3 script (httpx, synchronous) that runs the request to a saved video."""
-    base, env = _check(fmt, base_url, key_env)
-    dashscope = fmt == "dashscope"
-    return _fill(
-        _PYTHON,
-        {
-            "WHO": _WHO[fmt],
-            "KEY_ENV": env,
-            "BASE_URL_PY": json.dumps(base),
-            "OUT_PY": json.dumps(out, ensure_ascii=False),
-            "FIRST": str(FIRST_WAIT_S),
-            "MAX": str(MAX_WAIT_S),
-            "GIVE_UP": str(GIVE_UP_S),
-            "BODY_PY": python_literal(body),
-            "SUCCESS_PY": _py_set("SUCCEEDED" if dashscope else "completed|succeeded"),
-            "FAILURE_PY": _py_set("FAILED|CANCELED|UNKNOWN" if dashscope else "failed|canceled|cancelled|expired"),
-            "CREATE_PATH": _CREATE_PATH[fmt],
-            "TASK_PATH": _TASK_PATH[fmt],
-            # DashScope answers a create without this header with "does not support synchronous calls".
-            "ASYNC_HEADER_PY": ', "X-DashScope-Async": "enable"' if dashscope else "",
-            "TASK_ID_PY": (
-                '(created.get("output") or {}).get("task_id")'
-                if dashscope
-                # Gateways name the id task_id (the guide page) or id (OpenAI-style task objects).
-                else 'created.get("task_id") or created.get("id")'
-            ),
-            "STATE_PY": '(task.get("output") or {}).get("task_status")' if dashscope else 'task.get("status")',
-            "URL_PY": (
-                '(task.get("output") or {}).get("video_url")'
-                if dashscope
-                else '(task.get("result") or {}).get("url") or task.get("video_url")'
-            ),
-        },
-    )
+    plan = _plan(fmt, base_url, key_env, out)
+    return _fill(_PYTHON, {**_plan_slots(plan, _JSON_QUOTING), "BODY": python_literal(body), "PICK_PY": _PICK_PY})
 
 
 # -- JavaScript (Node 18+) ----------------------------------------------------------------------
@@ -394,9 +501,9 @@ _JAVASCRIPT = """// Wan 2.7 video (@WHO@): submit the request below, wait for th
 // Needs Node 18+ (built-in fetch); runs as a CommonJS or an ES module. Put your API key in
 // @KEY_ENV@ first:  @KEY_ENV@=... node wan27.js
 
-const BASE_URL = @BASE_URL_JS@;
+const BASE_URL = @BASE_URL@;
 const API_KEY_ENV = "@KEY_ENV@";
-const OUT = @OUT_JS@;
+const OUT = @OUT@;
 const FIRST_WAIT_S = @FIRST@;
 const MAX_WAIT_S = @MAX@;
 const GIVE_UP_S = @GIVE_UP@;
@@ -404,44 +511,72 @@ const GIVE_UP_S = @GIVE_UP@;
 // The request body the playground showed; edit it here.
 const requestBody = @BODY@;
 
-const SUCCESS = [@SUCCESS_JS@];
-const FAILURE = [@FAILURE_JS@];
+// Status words that end the task, compared in @CASE@ case (the case the API's table uses).
+const SUCCESS = @SUCCESS@;
+const FAILURE = @FAILURE@;
+
+// Where the answers keep each field: JSON paths (keys and list indexes), tried in order.
+const TASK_ID_AT = @TASK_ID_AT@;
+const STATUS_AT = @STATUS_AT@;
+const VIDEO_URL_AT = @VIDEO_URL_AT@;
+const ERROR_CODE_AT = @ERROR_CODE_AT@;
+const ERROR_MESSAGE_AT = @ERROR_MESSAGE_AT@;
 
 class Failure extends Error {}
 
 const sleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
-// The answer's JSON object, or {} when it is not one.
+// The first non-empty string at one of the paths (lists of keys and indexes), or undefined.
+function pick(data, paths) {
+  for (const path of paths) {
+    let value = data;
+    for (const key of path) {
+      const isObject = value !== null && typeof value === "object" && !Array.isArray(value);
+      if (typeof key === "string" && isObject && Object.hasOwn(value, key)) {
+        value = value[key];
+      } else if (typeof key === "number" && Array.isArray(value) && key >= 0 && key < value.length) {
+        value = value[key];
+      } else {
+        value = undefined;
+        break;
+      }
+    }
+    if (typeof value === "string" && value) return value;
+  }
+  return undefined;
+}
+
+// The answer's JSON, or null when it is not JSON.
 async function readJson(answer) {
+  const text = await answer.text();
   try {
-    const data = JSON.parse(await answer.text());
-    return data && typeof data === "object" && !Array.isArray(data) ? data : {};
+    return JSON.parse(text);
   } catch {
-    return {};
+    return null;
   }
 }
 
 // What went wrong, with the provider's own code and message.
 function failure(what, data) {
-  const found = data.error || data.output || data;
-  return new Failure(`${what}: ${found.code || "(no code)"}: ${found.message || JSON.stringify(data)}`);
+  const code = pick(data, ERROR_CODE_AT) || "(no code)";
+  return new Failure(`${what}: ${code}: ${pick(data, ERROR_MESSAGE_AT) || JSON.stringify(data)}`);
 }
 
 async function main() {
   const apiKey = process.env[API_KEY_ENV];
   if (!apiKey) throw new Failure(`set ${API_KEY_ENV} to your API key first`);
-  const auth = { Authorization: `Bearer ${apiKey}` };
+  const auth = { "@AUTH_HEADER@": `@BEARER@ ${apiKey}` };
 
   // 1. Submit. Never retried automatically: if the answer is lost the task may exist anyway,
   //    and a second submit would create (and bill) a second video.
   let answer = await fetch(BASE_URL + "@CREATE_PATH@", {
     method: "POST",
-    headers: { ...auth, "Content-Type": "application/json"@ASYNC_HEADER_JS@ },
+    headers: { ...auth, "Content-Type": "application/json"@CREATE_HEADERS@ },
     body: JSON.stringify(requestBody),
   });
   const created = await readJson(answer);
   if (!answer.ok) throw failure(`the request was refused (HTTP ${answer.status})`, created);
-  const taskId = @TASK_ID_JS@;
+  const taskId = pick(created, TASK_ID_AT);
   if (!taskId) throw failure("the answer names no task id", created);
   console.error(`task ${taskId} submitted`);
 
@@ -461,10 +596,10 @@ async function main() {
       throw failure(`the status check of task ${taskId} was refused (HTTP ${answer.status})`, data);
     } else {
       task = data;
-      const state = @STATE_JS@;
-      console.error(`task ${taskId}: ${state} after ${Math.round((Date.now() - started) / 1000)} s`);
-      if (SUCCESS.includes(state)) break;
-      if (FAILURE.includes(state)) throw failure(`task ${taskId} ended ${state}`, task);
+      const state = pick(task, STATUS_AT) || "";
+      console.error(`task ${taskId}: ${state || "(no status)"} after ${Math.round((Date.now() - started) / 1000)} s`);
+      if (SUCCESS.includes(state.@JS_FOLD@())) break;
+      if (FAILURE.includes(state.@JS_FOLD@())) throw failure(`task ${taskId} ended ${state}`, task);
     }
     if (Date.now() - started > GIVE_UP_S * 1000) {
       throw new Failure(`task ${taskId} still running after ${GIVE_UP_S} s; check it later by its id`);
@@ -473,7 +608,7 @@ async function main() {
   }
 
   // 3. Download. The link is pre-signed and expires (24 h on DashScope): no key is sent to it.
-  const videoUrl = @URL_JS@;
+  const videoUrl = pick(task, VIDEO_URL_AT);
   if (!videoUrl) throw failure(`task ${taskId} succeeded but names no video URL`, task);
   const video = await fetch(videoUrl);
   if (!video.ok) throw new Failure(`the video download answered HTTP ${video.status}`);
@@ -487,10 +622,7 @@ main().catch((error) => {
   process.exitCode = 1;
 });
 """
-
-
-def _js_list(words: str) -> str:
-    return ", ".join(json.dumps(w) for w in words.split("|"))
+_JS_FOLD: dict[StatusCase, str] = {"upper": "toUpperCase", "lower": "toLowerCase"}
 
 
 def javascript_script(
@@ -502,27 +634,7 @@ def javascript_script(
     out: str = DEFAULT_OUT,
 ) -> str:
     """A Node 18+ script (built-in fetch) that runs the request to a saved video."""
-    base, env = _check(fmt, base_url, key_env)
-    dashscope = fmt == "dashscope"
-    return _fill(
-        _JAVASCRIPT,
-        {
-            "WHO": _WHO[fmt],
-            "KEY_ENV": env,
-            "BASE_URL_JS": json.dumps(base),
-            "OUT_JS": json.dumps(out, ensure_ascii=False),
-            "FIRST": str(FIRST_WAIT_S),
-            "MAX": str(MAX_WAIT_S),
-            "GIVE_UP": str(GIVE_UP_S),
-            # JSON is valid JavaScript (since ES2019 even with U+2028 in strings).
-            "BODY": wire_json(body),
-            "SUCCESS_JS": _js_list("SUCCEEDED" if dashscope else "completed|succeeded"),
-            "FAILURE_JS": _js_list("FAILED|CANCELED|UNKNOWN" if dashscope else "failed|canceled|cancelled|expired"),
-            "CREATE_PATH": _CREATE_PATH[fmt],
-            "TASK_PATH": _TASK_PATH[fmt],
-            "ASYNC_HEADER_JS": ', "X-DashScope-Async": "enable"' if dashscope else "",
-            "TASK_ID_JS": "(created.output || {}).task_id" if dashscope else "created.task_id || created.id",
-            "STATE_JS": "(task.output || {}).task_status" if dashscope else "task.status",
-            "URL_JS": "(task.output || {}).video_url" if dashscope else "(task.result || {}).url || task.video_url",
-        },
-    )
+    plan = _plan(fmt, base_url, key_env, out)
+    # JSON is valid JavaScript (since ES2019 even with U+2028 in strings).
+    slots = {**_plan_slots(plan, _JSON_QUOTING), "BODY": wire_json(body), "JS_FOLD": _JS_FOLD[plan.case]}
+    return _fill(_JAVASCRIPT, slots)

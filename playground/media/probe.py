@@ -2,6 +2,10 @@
 
 File names lie: a text file saved as ``.png`` or an error page saved as ``.mp4`` is reported for
 what it holds. Every failure is a ``MediaError`` with one line a person can act on.
+
+Images are sized from their header before any pixel is decoded: a few hundred KB of PNG can
+claim 13000x13000 pixels, and decoding that would hold the caller (often the event loop's
+thread pool) for a second or more and take hundreds of MB. Such an image is refused unread.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ _HEAD_BYTES = 4096
 _BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 # Container timestamps are rounded; a clip cut at exactly 2 s may read as 1.9995 s.
 _SLACK_S = 0.001
+# The most pixels an image may have before it is decoded, whoever calls: 8192x8192, just above
+# the largest image a built-in profile allows (8000 px a side). Set here rather than left to
+# Pillow's default (about 89 Mpx, with only a warning below twice that), which other code may change.
+MAX_IMAGE_PIXELS = 8192 * 8192
 
 
 class MediaError(ValueError):
@@ -73,13 +81,17 @@ class MediaInfo:
         return ", ".join(parts)
 
 
-def probe(path: Path) -> MediaInfo:
-    """Identify a file by its content and read its size, geometry and length."""
+def probe(path: Path, *, max_side: int | None = None) -> MediaInfo:
+    """Identify a file by its content and read its size, geometry and length.
+
+    An image with more than :data:`MAX_IMAGE_PIXELS` pixels, or (when ``max_side`` is given) a
+    side longer than ``max_side``, is a MediaError read from its header, before any decoding.
+    """
     path = Path(path)
     family = identify(path)
     size = path.stat().st_size
     if family in _IMAGE_FORMATS:
-        return _probe_image(path, size)
+        return _probe_image(path, size, max_side)
     return _probe_av(path, family, size)
 
 
@@ -190,11 +202,13 @@ def _as_text(head: bytes) -> str | None:
     return None
 
 
-def _probe_image(path: Path, size: int) -> MediaInfo:
+def _probe_image(path: Path, size: int, max_side: int | None) -> MediaInfo:
     try:
+        # Image.open reads only the header; nothing below decodes pixels until load().
         with Image.open(path) as image:
             name = (image.format or "").lower()
             width, height = image.size
+            _check_pixels(path, width, height, max_side)
             if image.getexif().get(0x0112) in (5, 6, 7, 8):
                 width, height = height, width
             mode = image.mode
@@ -202,8 +216,13 @@ def _probe_image(path: Path, size: int) -> MediaInfo:
             frames = int(getattr(image, "n_frames", 1))
             # Decode the pixels: a file whose header is fine but whose data was cut off fails here.
             image.load()
+    except MediaError:
+        raise  # a refusal of ours (a ValueError too), not a damaged file
     except Image.DecompressionBombError:
-        raise MediaError(f"{path.name} has too many pixels to open safely") from None
+        # Pillow's own guard, which fires in open() itself for a header of a huge image.
+        raise MediaError(
+            f"{path.name} has too many pixels to open safely (the limit is {_megapixels(MAX_IMAGE_PIXELS)})"
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaError(f"{path.name} is a damaged or truncated image ({_reason(exc)})") from None
     return MediaInfo(
@@ -219,6 +238,24 @@ def _probe_image(path: Path, size: int) -> MediaInfo:
         pix_fmt=mode,
         has_alpha=alpha,
     )
+
+
+def _check_pixels(path: Path, width: int, height: int, max_side: int | None) -> None:
+    """MediaError for an image too large to decode, judged from its header's size."""
+    if max_side is not None and max(width, height) > max_side:
+        raise MediaError(
+            f"{path.name} is {width}x{height}, over the limit of {max_side} px a side; "
+            f"scale it down so its longer side is at most {max_side} px (it was not decoded)"
+        )
+    if width * height > MAX_IMAGE_PIXELS:
+        raise MediaError(
+            f"{path.name} is {width}x{height} ({_megapixels(width * height)}), over the "
+            f"{_megapixels(MAX_IMAGE_PIXELS)} limit on decoded images; scale it down (it was not decoded)"
+        )
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{_number(pixels / 1e6, 1)} megapixels"
 
 
 def _reason(exc: BaseException) -> str:

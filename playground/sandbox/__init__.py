@@ -4,9 +4,10 @@
 ``standalone_app`` wraps it for serving alone and ``serve_in_thread`` serves an app on
 loopback in a background thread. Module map: app (routing, limits, error shapes),
 dashscope_routes, gateway_routes, file_routes, oss (the SDK's upload flow), tasks (queue and
-runs), records (tasks on disk, so they survive a restart), render_pool and render_worker (the
-low-priority render processes), worker (one render), files (the store), scenarios, timing,
-bodies, errors.
+runs), fair (run slots shared in turns between keys), records (tasks on disk, so they survive
+a restart), render_pool and render_worker (the low-priority render processes), worker (one
+render), files (the store), media_types (what an upload really is), scenarios, timing, bodies,
+errors.
 """
 
 from playground.sandbox.app import activate_sandbox, close_sandbox, create_sandbox

@@ -2,13 +2,16 @@
 
 Routes (relative to the mount): ``/api/v1/...`` (DashScope native), ``/v1/...`` (gateway),
 ``/v1/files`` and ``/files/...`` (the file store), ``/oss`` (the SDK's temporary-upload
-bucket), ``/openapi.json`` and ``/docs``.
+bucket), and, unless the config's ``docs`` is off (as when the playground's server mounts
+it), ``/openapi.json`` and ``/docs``.
 
 Around the routes sits one gatekeeper that gives every request an id (``X-Request-Id``, and
 the DashScope bodies' ``request_id``), enforces body limits while bytes stream in (the JSON
-limit, or ``max_upload_bytes`` on the upload routes; 413 either way), and starts the periodic
-clean-up (and the resumption of restored tasks) on the serving loop, since mounted apps get
-no lifespan events of their own.
+limit, or ``max_upload_bytes`` on the upload routes; 413 either way), times out a body that
+stops arriving (nothing for ``body_read_timeout_s``: 408 ``RequestTimeOut`` /
+``request_timeout``, and the connection is closed), and starts the periodic clean-up (and the
+resumption of restored tasks) on the serving loop, since mounted apps get no lifespan events
+of their own.
 
 Every refusal is rendered in the shape of the surface it was made on (errors.py); unknown
 routes and methods get the same documented bodies, never the framework's defaults.
@@ -16,6 +19,7 @@ routes and methods get the same documented bodies, never the framework's default
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,7 +64,7 @@ def surface_of(path: str) -> Surface:
 
 
 class _Gatekeeper:
-    """Request ids, streaming body limits and the clean-up loop (see the module docstring)."""
+    """Request ids, streaming body limits and timeouts, the clean-up loop (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
@@ -90,15 +94,27 @@ class _Gatekeeper:
             response = errors.render(errors.too_large(limit, what), surface_of(path), rid)
             await response(scope, receive, send_with_id)
             return
+        timeout = config.body_read_timeout_s
         received = 0
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise errors.too_large(limit, what)
+            nonlocal received, body_done
+            if body_done:
+                # Past the body only a disconnect can come, and a response may wait for it freely.
+                return await receive()
+            try:
+                async with asyncio.timeout(timeout):  # per message: a steady upload may take long
+                    message = await receive()
+            except TimeoutError:
+                raise errors.body_timeout(timeout, surface_of(path)) from None
+            if message["type"] != "http.request":
+                body_done = True
+                return message
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise errors.too_large(limit, what)
+            body_done = not message.get("more_body", False)
             return message
 
         await self.app(scope, limited_receive, send_with_id)
@@ -121,7 +137,8 @@ def create_sandbox(config: SandboxConfig) -> FastAPI:
         await runtime.close()
 
     app = FastAPI(title="Wan 2.7 video sandbox", version="1", description=_DESCRIPTION,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, lifespan=lifespan)
+                  openapi_url="/openapi.json" if config.docs else None, docs_url="/docs" if config.docs else None,
+                  redoc_url=None, lifespan=lifespan)
     app.state.runtime = runtime
     app.include_router(dashscope_routes.router(runtime))
     app.include_router(gateway_routes.router(runtime))

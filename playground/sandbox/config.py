@@ -7,7 +7,8 @@ variables, read once by the entry points); the sandbox itself never reads the en
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,19 @@ class SandboxConfig:
     max_store_bytes: int = 5 * 1024 * MIB
     # Unfinished tasks beyond this are refused with 429, as a provider's concurrency limit.
     max_active_tasks: int = 500
+    # The same, per API key, so one key cannot take the whole sandbox (429 Throttling / rate_limited).
+    max_tasks_per_key: int = 20
     sweep_interval_s: float = 60.0
+    # Longest wait for the next piece of a request body; a client that stalls longer gets 408,
+    # so a trickle of slow uploads cannot hold the server's connections for ever.
+    body_read_timeout_s: float = 30.0
+    # Which Bearer keys are let in (besides the rehearsal's sk-invalid refusal). None = any
+    # non-empty key, for a sandbox of one's own; a shared deployment passes a check that
+    # accepts only the keys it issued. A check that raises counts as a refusal.
+    accept_key: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
+    # /docs and /openapi.json. Swagger's page loads its scripts from a CDN (no integrity
+    # check), so a deployment that mounts the sandbox inside its own origin turns them off.
+    docs: bool = True
 
     def __post_init__(self) -> None:
         if self.delay_scale < 0:
@@ -49,6 +62,10 @@ class SandboxConfig:
             raise ValueError("workers must be at least 1")
         if self.max_upload_bytes < 1:
             raise ValueError("max_upload_bytes must be positive")
+        if self.max_tasks_per_key < 1:
+            raise ValueError("max_tasks_per_key must be at least 1")
+        if not self.body_read_timeout_s > 0:
+            raise ValueError("body_read_timeout_s must be positive")
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SandboxConfig:

@@ -4,7 +4,11 @@
   ``X-DashScope-Async: enable`` (else 403 AccessDenied); answers ``{request_id, output:
   {task_id, task_status: "PENDING"}}``. It tolerates what the SDK adds (``input.extend_prompt``,
   ``input.function``, an empty ``parameters``) and, with ``X-DashScope-OssResourceResolve:
-  enable``, the ``oss://`` keys of the SDK's temporary uploads.
+  enable``, the ``oss://`` keys of the SDK's temporary uploads. A key holding
+  ``max_tasks_per_key`` unfinished tasks is refused with 429 ``Throttling`` and
+  ``Retry-After`` (a concurrency limit: retrying once a task ends succeeds). A prompt over the
+  documented length is cut to it, as the real API does (tasks.py), so ``orig_prompt`` echoes
+  at most ``prompt_max_chars`` characters.
 * ``GET /tasks/{id}`` always answers 200: PENDING, RUNNING, SUCCEEDED (``video_url``, ``usage``
   per mode), FAILED (``code``, ``message``), CANCELED, or UNKNOWN for an unknown, foreign or
   expired id. Times are UTC+8 ``YYYY-MM-DD HH:mm:ss.SSS``.
@@ -44,7 +48,7 @@ from playground.sandbox.timing import dashscope_time
 
 PREFIX = "/api/v1"
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": bodies.DashScopeError} for status in (400, 401, 403, 413, 429)
+    status: {"model": bodies.DashScopeError} for status in (400, 401, 403, 408, 413, 429)
 }
 
 
@@ -107,7 +111,7 @@ def router(runtime: Runtime) -> APIRouter:
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
     )
     async def create_task(request: Request) -> JSONResponse:
-        caller = authenticate(request, "dashscope")
+        caller = authenticate(request, "dashscope", runtime.config)
         if request.headers.get("x-dashscope-async", "").strip().lower() != "enable":
             raise errors.synchronous_call()
         throttled = runtime.counters.refusal(caller.scenario, "dashscope", caller.owner)
@@ -131,7 +135,7 @@ def router(runtime: Runtime) -> APIRouter:
 
     @api.get("/tasks/{task_id}", summary="Query a task", responses={200: {"model": bodies.DashScopeTask}})
     async def get_task(task_id: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, "dashscope")
+        caller = authenticate(request, "dashscope", runtime.config)
         check_task_id(task_id)
         rid = request_id(request)
         task = board.lookup(task_id, "dashscope", caller.owner)
@@ -147,7 +151,7 @@ def router(runtime: Runtime) -> APIRouter:
     @api.post("/tasks/{task_id}/cancel", summary="Cancel a PENDING task",
               responses={200: {"model": bodies.DashScopeCanceled}})
     async def cancel_task(task_id: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, "dashscope")
+        caller = authenticate(request, "dashscope", runtime.config)
         check_task_id(task_id)
         task = board.lookup(task_id, "dashscope", caller.owner)
         if task is None or task.expired:
@@ -166,7 +170,7 @@ def router(runtime: Runtime) -> APIRouter:
     @api.get("/tasks", summary="List the caller's tasks", responses={200: {"model": bodies.DashScopeTaskList}})
     async def list_tasks(request: Request, page_no: str = "1", page_size: str = "10",
                          status: str | None = None, model_name: str | None = None) -> JSONResponse:
-        caller = authenticate(request, "dashscope")
+        caller = authenticate(request, "dashscope", runtime.config)
         number, size = _page_arg("page_no", page_no, 1_000_000), _page_arg("page_size", page_size, 100)
         tasks = [
             t for t in board.listing("dashscope", caller.owner)
@@ -191,7 +195,7 @@ def router(runtime: Runtime) -> APIRouter:
     @api.get("/uploads", summary="Get a temporary-upload certificate (the SDK's local-file flow)",
              responses={200: {"model": bodies.DashScopeUploadPolicy}})
     async def upload_policy(request: Request, action: str | None = None, model: str | None = None) -> JSONResponse:
-        caller = authenticate(request, "dashscope")
+        caller = authenticate(request, "dashscope", runtime.config)
         if action != "getPolicy":
             raise errors.bad_parameter("action must be getPolicy", param="action")
         if not model:

@@ -78,10 +78,11 @@ def render(error: ApiError, surface: Surface, request_id: str) -> Response:
 # Refusals shared by the routes. Messages say what happened and what to do about it.
 
 
-def missing_key() -> ApiError:
+def missing_key(any_key: bool = True) -> ApiError:
+    which = ("the sandbox accepts any key that does not start with sk-invalid" if any_key
+             else "use the key the playground's server issued you")
     return ApiError(
-        401, "InvalidApiKey", "No API-key provided: send the header Authorization: Bearer <key> "
-        "(the sandbox accepts any key that does not start with sk-invalid)",
+        401, "InvalidApiKey", f"No API-key provided: send the header Authorization: Bearer <key> ({which})",
         gateway_code="invalid_api_key",
     )
 
@@ -105,6 +106,17 @@ def too_large(limit: int, what: str) -> ApiError:
     )
 
 
+def body_timeout(seconds: float, surface: Surface) -> ApiError:
+    """A request body that stopped arriving; the connection is closed after the answer."""
+    # OSS spells it RequestTimeout; Model Studio's status-code page, RequestTimeOut.
+    code = "RequestTimeout" if surface == "oss" else "RequestTimeOut"
+    return ApiError(
+        408, code, f"the request body stopped arriving: nothing came for {seconds:g} s; send the whole "
+        "body without pausing, then try again",
+        gateway_code="request_timeout", headers={"Connection": "close"},
+    )
+
+
 def bad_body(reason: str) -> ApiError:
     return ApiError(400, "InvalidParameter", reason, gateway_code="invalid_json")
 
@@ -125,6 +137,16 @@ def wrong_method(method: str, path: str) -> ApiError:
     return ApiError(
         405, "UnsupportedOperation", f"{method} is not supported on {path}",
         gateway_code="method_not_allowed",
+    )
+
+
+def key_busy(limit: int) -> ApiError:
+    """One key's unfinished tasks are at its quota: a concurrency limit, gone once one ends."""
+    return ApiError(
+        429, "Throttling",
+        f"Requests throttling triggered: this API key already has {limit} unfinished tasks, the most "
+        "one key may have at once; wait for one to finish (or cancel a PENDING one), then send again",
+        gateway_code="rate_limited", headers={"Retry-After": "5"},
     )
 
 

@@ -7,8 +7,12 @@ Layout under ``<data_dir>/sandbox``::
     work/<task id>/                  decoded data: URIs while a task runs
 
 Both ``uploads`` and ``results`` are served read-only under ``/sandbox/files/<kind>/<id>/<name>``.
-Files expire ``ttl_s`` after they were written (default 24 h, like the real result URLs) and a
-sweep deletes them; beyond ``max_bytes`` the oldest go first, so disk use stays bounded.
+An upload is kept only if its first bytes show one of the accepted media formats
+(media_types.py); the type found is written beside it (``uploads/<id>/.<name>.type``, never
+served, since served names start with a letter or digit) and is the type it is served as.
+Results are the sandbox's own MP4s. Files expire ``ttl_s`` after they were written (default
+24 h, like the real result URLs) and a sweep deletes them; beyond ``max_bytes`` the oldest go
+first, so disk use stays bounded.
 
 A task reads media only from this store (by its served URL, or by the ``oss://`` key the
 official SDK's temporary upload returned) and from ``data:`` URIs. Any other URL is refused
@@ -29,6 +33,9 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 from urllib.parse import unquote, urlsplit
 
+from playground.sandbox import media_types
+from playground.sandbox.media_types import MediaType
+
 Kind = Literal["uploads", "results"]
 KINDS: tuple[Kind, ...] = ("uploads", "results")
 FILES_PREFIX = "/files/"
@@ -39,6 +46,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _CHUNK = 1024 * 1024
 _LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+_RESULT_TYPE = media_types.MP4.mime  # results are the sandbox's own renders
 
 
 class BadName(ValueError):
@@ -47,6 +55,10 @@ class BadName(ValueError):
 
 class TooLarge(ValueError):
     """A file over the upload limit."""
+
+
+class NotMedia(ValueError):
+    """An upload whose content is not one of the accepted media formats (whatever its name says)."""
 
 
 class MediaRefused(ValueError):
@@ -64,6 +76,8 @@ class Stored:
     size: int
     created_at: float
     expires_at: float
+    # Found from the content when it was stored; the only type it is served with.
+    media_type: str
 
     def route(self) -> str:
         """The path, relative to the sandbox mount, at which the file is served."""
@@ -95,10 +109,12 @@ def safe_name(raw: str, fallback: str = "file") -> str:
 class FileStore:
     """Files on disk with an expiry; every lookup is checked to stay inside the store."""
 
-    def __init__(self, root: Path, ttl_s: float, max_bytes: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, root: Path, ttl_s: float, max_bytes: int, clock: Callable[[], float] = time.time,
+                 accepted: Iterable[MediaType] = media_types.KNOWN) -> None:
         self.root = root
         self.ttl_s = ttl_s
         self.max_bytes = max_bytes
+        self.accepted = tuple(accepted)
         self._clock = clock
         for sub in (*KINDS, "work"):
             (root / sub).mkdir(parents=True, exist_ok=True)
@@ -108,7 +124,12 @@ class FileStore:
 
     def save(self, source: BinaryIO, name: str, limit: int, file_id: str | None = None,
              overwrite: bool = True) -> Stored:
-        """Copy a stream into uploads/<id>/<name>; blocking, so call it from a thread."""
+        """Copy a stream into uploads/<id>/<name>; blocking, so call it from a thread.
+
+        NotMedia if its first bytes are not an accepted format, before anything is written.
+        """
+        head = _read_head(source)
+        media = self.check_media(head)
         file_id = file_id or new_id("file_")
         folder = self._inside("uploads", file_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -116,18 +137,36 @@ class FileStore:
         if not overwrite and target.exists():
             raise FileExistsError(name)
         partial = folder / f".{name}.part"
-        size = 0
+        size = len(head)
         try:
             with partial.open("wb") as out:
+                out.write(head)
                 while chunk := source.read(_CHUNK):
                     size += len(chunk)
                     if size > limit:
                         raise TooLarge(f"the file is larger than the {limit}-byte limit")
                     out.write(chunk)
+            if size > limit:
+                raise TooLarge(f"the file is larger than the {limit}-byte limit")
+            # The type first: the file must never be servable without the type it was checked as.
+            _write_type(folder, name, media.mime)
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)
         return self._stored("uploads", file_id, target)
+
+    def check_media(self, head: bytes) -> MediaType:
+        """The accepted format these first bytes show; NotMedia, saying what is accepted, if none."""
+        found = media_types.sniff(head)
+        if found is not None and found in self.accepted:
+            return found
+        takes = media_types.describe(self.accepted)
+        if found is not None:
+            raise NotMedia(f"the file is {found.label} {found.kind}, which no mode takes; upload one of: {takes}")
+        raise NotMedia(
+            f"the file's content is not a media format the store takes ({takes}); the file name and "
+            "the declared content type do not count, only the bytes: upload the picture, video or audio itself"
+        )
 
     def result_path(self, task_id: str) -> Path:
         folder = self._inside("results", task_id)
@@ -164,7 +203,8 @@ class FileStore:
 
     def _stored(self, kind: Kind, file_id: str, path: Path) -> Stored:
         info = path.stat()
-        return Stored(kind, file_id, path.name, path, info.st_size, info.st_mtime, info.st_mtime + self.ttl_s)
+        media = _RESULT_TYPE if kind == "results" else _read_type(path)
+        return Stored(kind, file_id, path.name, path, info.st_size, info.st_mtime, info.st_mtime + self.ttl_s, media)
 
     def _inside(self, kind: str, file_id: str) -> Path:
         if not is_id(file_id):
@@ -197,6 +237,40 @@ class FileStore:
             removed.append(folder.name)
             total -= size
         return removed
+
+
+def _read_head(source: BinaryIO) -> bytes:
+    """The first HEAD_BYTES of a stream (fewer only at its end), however the reads come back."""
+    head = b""
+    while len(head) < media_types.HEAD_BYTES and (chunk := source.read(media_types.HEAD_BYTES - len(head))):
+        head += chunk
+    return head
+
+
+def _type_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.type")
+
+
+def _write_type(folder: Path, name: str, mime: str) -> None:
+    partial = folder / f".{name}.{secrets.token_hex(4)}.tmp"  # a name no upload's own temporary file has
+    partial.write_text(mime, "ascii")
+    partial.replace(_type_path(folder / name))
+
+
+def _read_type(path: Path) -> str:
+    """The type stored with an upload; for one stored before types were, its content decides now."""
+    try:
+        stored = _type_path(path).read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        stored = ""
+    if stored in media_types.PLAYABLE:
+        return stored
+    try:
+        with path.open("rb") as handle:
+            found = media_types.sniff(handle.read(media_types.HEAD_BYTES))
+    except OSError:
+        found = None
+    return found.mime if found is not None else media_types.UNKNOWN
 
 
 def _age_and_size(folder: Path) -> tuple[float, int]:

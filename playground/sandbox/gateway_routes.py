@@ -2,7 +2,8 @@
 
 * ``POST /videos/generations`` takes ``{"model": "wan-2-7-video", "mode", "input": {...}}`` and
   answers like the guide's minimal response: ``{task_id, model, mode, status: "queued",
-  created_at}``.
+  created_at}``. A key holding ``max_tasks_per_key`` unfinished tasks gets 429
+  ``rate_limit_exceeded`` / ``rate_limited`` with ``Retry-After``.
 * ``GET /videos/generations/{task_id}``: ``status`` queued -> in_progress -> completed or
   failed, with ``progress`` (0-100), ``queue_position`` while queued, ``started_at``,
   ``completed_at``, ``expires_at`` and ``result`` ({type: "video", url, width, height,
@@ -49,7 +50,7 @@ _STATUS: dict[Status, bodies.GatewayStatus] = {
     Status.CANCELED: "failed",
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": bodies.GatewayError} for status in (400, 401, 404, 413, 429)
+    status: {"model": bodies.GatewayError} for status in (400, 401, 404, 408, 413, 429)
 }
 
 
@@ -100,7 +101,7 @@ def router(runtime: Runtime) -> APIRouter:
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
     )
     async def create_generation(request: Request) -> JSONResponse:
-        caller = authenticate(request, "gateway")
+        caller = authenticate(request, "gateway", runtime.config)
         throttled = runtime.counters.refusal(caller.scenario, "gateway", caller.owner)
         if throttled is not None:
             raise throttled
@@ -119,7 +120,7 @@ def router(runtime: Runtime) -> APIRouter:
 
     @api.get("/videos/generations/{task_id}", summary="Query a task", responses={200: {"model": bodies.GatewayTask}})
     async def get_generation(task_id: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, "gateway")
+        caller = authenticate(request, "gateway", runtime.config)
         check_task_id(task_id)
         task = board.lookup(task_id, "gateway", caller.owner)
         if task is None:

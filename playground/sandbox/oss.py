@@ -15,6 +15,10 @@ Here the bucket is ``{sandbox}/oss`` and the object lands in the file store's up
 policy's id, so the task reads it like any other upload. Policies are HMAC-signed with a
 per-instance secret, so the bucket needs no state of its own; an upload directory belongs to
 one API key (``oss://`` keys of another key are refused, like the real per-account files).
+Everything the upload may do comes from the signed policy, never from the form's own fields:
+the folder, the size limit and whether an existing object may be overwritten (the policy's
+``x-oss-forbid-overwrite`` condition; a form field saying otherwise changes nothing). The
+object itself must be one of the media the modes take, checked by content like every upload.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from playground.sandbox.files import OSS_BUCKET, new_id, oss_dir
 
 POLICY_LIFETIME_S = 300  # the real certificate's expire_in_seconds
 ACCESS_KEY_ID = "SANDBOXOSSACCESSKEY"
+_FORBID_OVERWRITE = "x-oss-forbid-overwrite"
 
 
 def _oss_error(status: int, code: str, message: str) -> ApiError:
@@ -73,6 +78,7 @@ class PolicySigner:
                 {"bucket": OSS_BUCKET},
                 ["starts-with", "$key", upload_dir + "/"],
                 ["content-length-range", 0, max_bytes],
+                {_FORBID_OVERWRITE: "true"},
             ],
         }
         policy = base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
@@ -106,8 +112,11 @@ class PolicySigner:
             document = json.loads(base64.b64decode(policy, validate=True))
             expires = datetime.strptime(document["expiration"], "%Y-%m-%dT%H:%M:%S.000Z").replace(tzinfo=UTC)
             rules = {c[0]: c for c in document["conditions"] if isinstance(c, list) and c}
+            exact = {k: v for c in document["conditions"] if isinstance(c, dict) for k, v in c.items()}
             prefix = str(rules["starts-with"][2])
             max_bytes = int(rules["content-length-range"][2])
+            # Signed, so it is what this sandbox decided; absent (never issued so) means the safe choice.
+            forbid = str(exact.get(_FORBID_OVERWRITE, "true")).lower() == "true"
         except (binascii.Error, ValueError, KeyError, TypeError, IndexError, AttributeError):
             raise _oss_error(400, "InvalidPolicyDocument",
                              "Invalid Policy: the policy document cannot be read.") from None
@@ -118,5 +127,4 @@ class PolicySigner:
             condition = f'["starts-with", "$key", "{prefix}"]'
             raise _oss_error(403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {condition}")
         _, owner, _, file_id = prefix.rstrip("/").split("/")
-        forbid = fields.get("x-oss-forbid-overwrite", "false").lower() == "true"
         return Grant(owner, file_id, key[len(prefix):], max_bytes, forbid)

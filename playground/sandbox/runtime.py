@@ -1,6 +1,8 @@
 """One sandbox's live state, and what every route needs to read from a request.
 
-Authentication: any non-empty Bearer key is accepted except keys starting ``sk-invalid``.
+Authentication: any non-empty Bearer key is accepted except keys starting ``sk-invalid``,
+unless the config's ``accept_key`` says which keys to let in (a deployment with a login accepts
+only the keys it issued); every other key gets 401 ``InvalidApiKey`` / ``invalid_api_key``.
 Keys are never stored; a short hash of the key tags the tasks and temporary uploads it owns,
 so one key cannot read another's tasks (as with real per-account tasks).
 """
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,7 +20,7 @@ from starlette.requests import Request
 
 from playground.core.problems import Problem
 from playground.core.wire import Parsed, WireFormat, path_of
-from playground.sandbox import errors, scenarios
+from playground.sandbox import errors, media_types, scenarios
 from playground.sandbox.config import SandboxConfig
 from playground.sandbox.errors import ApiError
 from playground.sandbox.files import FileStore, Origin
@@ -26,6 +30,7 @@ from playground.sandbox.tasks import TaskBoard
 
 INVALID_KEY_PREFIX = "sk-invalid"
 _TASK_ID_MAX = 128
+_log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -33,7 +38,9 @@ class Runtime:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.store = FileStore(config.store_dir, config.ttl_s, config.max_store_bytes)
+        formats = (f for limit in config.profile.media.values() for f in limit.formats)
+        self.store = FileStore(config.store_dir, config.ttl_s, config.max_store_bytes,
+                               accepted=media_types.accepted(formats))
         self.board = TaskBoard(config, self.store)
         self.counters = SubmitCounters()
         self.signer = PolicySigner()
@@ -55,15 +62,27 @@ def request_id(request: Request) -> str:
     return rid if isinstance(rid, str) else ""
 
 
-def authenticate(request: Request, surface: scenarios.Surface) -> Caller:
+def _accepted(key: str, check: Callable[[str], bool] | None) -> bool:
+    if check is None:
+        return True
+    try:
+        return check(key) is True
+    except Exception:  # a broken check must lock callers out, not let them in
+        _log.exception("sandbox: the accept_key check failed; the key is refused")
+        return False
+
+
+def authenticate(request: Request, surface: scenarios.Surface, config: SandboxConfig) -> Caller:
     """The caller's key tag and scenario, or the refusal the request earns."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
-        raise errors.missing_key()
+        raise errors.missing_key(config.accept_key is None)
     if key.startswith(INVALID_KEY_PREFIX):
         raise errors.invalid_key(f"(keys starting with {INVALID_KEY_PREFIX} are always refused)")
+    if not _accepted(key, config.accept_key):
+        raise errors.invalid_key("This sandbox accepts only the keys its server issued.")
     scenario = scenarios.parse(request.headers.get(scenarios.HEADER))
     refusal = scenarios.response_error(scenario, surface)
     if refusal is not None:

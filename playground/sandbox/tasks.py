@@ -1,7 +1,8 @@
 """The task registry and scheduler: PENDING, then RUNNING in a bounded pool, then an end.
 
 Each task is an asyncio task on the server's loop. It waits out its queue delay, then for one
-of ``workers`` run slots (still PENDING: that wait is the queue position clients see), then
+of ``workers`` run slots (still PENDING: that wait is the queue position clients see; the slots
+go round the API keys in turns, fair.py, so one key's backlog does not hold up another's), then
 RUNNING: it resolves its media from the file store and renders in the render pool while the
 artificial run delay elapses; it ends when both are done. Rendering never runs on the event
 loop, so any number of waiting tasks costs the server nothing. The render pool is a set of
@@ -16,6 +17,14 @@ submit time, seed and, for a RUNNING task, its start time; what is left of its a
 delays is paced by the restarted sandbox's delay scale. The resumption starts with the first
 request the sandbox serves (mounted apps get no start-up event), or at start-up when the
 sandbox is the root app (``standalone_app``).
+
+What one key may hold: at most ``max_tasks_per_key`` unfinished tasks (and the whole sandbox
+``max_active_tasks``); a submit beyond either is refused with 429 before any task exists.
+Prompts are kept as the real API uses them: a prompt longer than the profile's
+``prompt_max_chars`` (``negative_prompt_max_chars`` for the negative prompt) is cut to that
+many characters when the task is created, since "the API drops the rest"; the cut text is what
+is stored, drawn and echoed (DashScope's ``orig_prompt``), so a huge prompt costs its bytes
+once, in the request (whose size the JSON body limit caps, app.py), and never again.
 
 A task is forgotten, in memory and on disk, ``ttl_s`` after it ended; one whose submit is
 older than that when a sandbox starts is not resumed. DashScope then reads it as UNKNOWN and
@@ -39,6 +48,7 @@ from playground.core.rules import duration_rule
 from playground.core.wire import WireFormat, path_of
 from playground.sandbox import errors, timing
 from playground.sandbox.config import SandboxConfig
+from playground.sandbox.fair import FairSlots
 from playground.sandbox.files import FileStore, MediaRefused, Origin, resolve
 from playground.sandbox.records import Failure, Status, Task, TaskRecords
 from playground.sandbox.render_pool import RenderPool
@@ -61,7 +71,7 @@ class TaskBoard:
         self.records = TaskRecords(store.root)
         self._clock = clock
         self._tasks: dict[str, Task] = {}
-        self._slots = asyncio.Semaphore(config.workers)
+        self._slots = FairSlots(config.workers)
         self._sweeper: asyncio.Task[None] | None = None
         self._seq = itertools.count(self.restore())
 
@@ -88,9 +98,8 @@ class TaskBoard:
 
     def submit(self, *, task_id: str, surface: WireFormat, owner: str, model: str, request: VideoRequest,
                scenario: Scenario | None, origin: Origin) -> Task:
-        active = sum(1 for t in self._tasks.values() if not t.finished)
-        if active >= self.config.max_active_tasks:
-            raise errors.busy(self.config.max_active_tasks)
+        self._check_quota(owner)
+        request = clip_prompts(request, self.profile)
         seed = request.seed if request.seed is not None else secrets.randbelow(self.profile.seed_max + 1)
         task = Task(
             task_id=task_id, surface=surface, owner=owner, model=model, request=request, seed=seed,
@@ -104,6 +113,14 @@ class TaskBoard:
         self.start()
         self._warm_renderers()
         return task
+
+    def _check_quota(self, owner: str) -> None:
+        """Refuse a submit past the key's own limit of unfinished tasks, or the sandbox's."""
+        unfinished = [t.owner for t in self._tasks.values() if not t.finished]
+        if unfinished.count(owner) >= self.config.max_tasks_per_key:
+            raise errors.key_busy(self.config.max_tasks_per_key)
+        if len(unfinished) >= self.config.max_active_tasks:
+            raise errors.busy(self.config.max_active_tasks)
 
     def lookup(self, task_id: str, surface: WireFormat, owner: str) -> Task | None:
         """The task if this key on this surface may see it and it has not expired."""
@@ -131,10 +148,11 @@ class TaskBoard:
         return True
 
     def queue_position(self, task: Task) -> int | None:
-        """How many PENDING tasks were submitted before this one; None once it runs."""
+        """How many PENDING tasks should start before this one, taking turns by key; None once it runs."""
         if task.status != Status.PENDING:
             return None
-        return sum(1 for t in self._tasks.values() if t.status == Status.PENDING and t.seq < task.seq)
+        waiting = [(t.owner, t.seq) for t in self._tasks.values() if t.status == Status.PENDING]
+        return self._slots.order(waiting).index(task.seq)
 
     def progress(self, task: Task) -> int:
         """Percent done: 0 while queued, 100 when it succeeded, an estimate in between."""
@@ -219,7 +237,7 @@ class TaskBoard:
             if task.status == Status.PENDING:
                 await asyncio.sleep(max(0.0, task.submitted_at + task.delays.queue_s - self._clock()))
             # A restored RUNNING task also needs a slot; it was started first, so it gets one first.
-            async with self._slots:
+            async with self._slots.slot(task.owner, task.seq, first=task.status == Status.RUNNING):
                 if task.status == Status.PENDING:
                     task.status = Status.RUNNING
                     task.scheduled_at = self._clock()
@@ -391,6 +409,17 @@ class TaskBoard:
         await asyncio.gather(*runners, return_exceptions=True)
         self.pool.close()
         self.records.close()
+
+
+def clip_prompts(request: VideoRequest, profile: Profile) -> VideoRequest:
+    """The request with its prompts cut to the documented lengths, as the real API keeps them."""
+    cuts = {
+        name: text[:limit]
+        for name, limit in (("prompt", profile.prompt_max_chars),
+                            ("negative_prompt", profile.negative_prompt_max_chars))
+        if isinstance(text := getattr(request, name, None), str) and len(text) > limit
+    }
+    return request.model_copy(update=cuts) if cuts else request
 
 
 def _renders(task: Task) -> bool:

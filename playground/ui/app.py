@@ -77,11 +77,8 @@ def build_ui(services: Services) -> gr.Blocks:
             with gr.Tab("History", id="history", elem_id="tab-history") as history_tab:
                 past = build_history_tab()
         connection = [provider, wire, base_url, scenario]
-        # One id per browser, kept (encrypted) in its storage: History survives reloads and restarts.
-        browser = gr.BrowserState(None, storage_key="wan27-playground-browser", secret=services.browser_secret)
-        demo.load(
-            handlers.make_bind_browser(services), [browser], [browser], queue=False, api_visibility="private"
-        )
+        # A browser's History is keyed by a server-signed HttpOnly cookie (playground/web/identity.py),
+        # never by anything the page stores or sends as a value.
         api_key.change(
             handlers.make_remember_key(services),
             [api_key, provider],

@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from pydantic import SecretStr
+
 from playground.client import runner
-from playground.client.ledger import Ledger
+from playground.client.hosts import PERMISSIVE, HostPolicy
+from playground.client.ledger import Ledger, RunRecord
 from playground.client.providers import ProviderConfig
 from playground.core.profile import load_profile
 from playground.settings import Settings
@@ -110,16 +113,25 @@ class RunBoard:
     def running(self) -> list[str]:
         return [run_id for run_id, entry in self._runs.items() if not entry.done]
 
-    async def resume_unfinished(self, ledger: Ledger, settings: Settings) -> list[str]:
-        """Pick up every run the ledger says is unfinished (after a crash or a restart)."""
+    async def resume_unfinished(
+        self, ledger: Ledger, settings: Settings, key_for: Callable[[RunRecord], SecretStr | None] | None = None,
+        hosts: HostPolicy = PERMISSIVE,
+    ) -> list[str]:
+        """Pick up every run the ledger says is unfinished (after a crash or a restart).
+
+        ``key_for`` gives the key to resume a run with, or None where the server holds none it
+        may send there (a key typed in a browser tab is gone after a restart, and the server's
+        own key never goes to a Base URL a page typed); without it the settings' key is used.
+        """
         started = []
         options = runner.RunOptions(profile=load_profile(settings.profile), cancel_on_abort=False)
         for record in runner.unfinished(ledger):
             if record.run_id in self._runs:
                 continue
-            provider = runner.provider_for(record, settings)
-            if provider.api_key is None:
-                continue  # a key typed in a browser tab is gone after a restart; History says so
+            key = key_for(record) if key_for else settings.api_key(record.provider)  # type: ignore[arg-type]
+            if key is None:
+                continue  # History lists it as unfinished; recover it by id with its key
+            provider = runner.provider_for(record, settings, api_key=key, hosts=hosts)
             with contextlib.suppress(Exception):
                 resumed = runner.resume(record.run_id, ledger, provider, options=options)
                 started.append(await self.start(resumed, provider=provider))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import inspect
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -22,16 +23,35 @@ from playground.core import importer, snippets
 from playground.core.profile import MODES, Mode
 from playground.core.request import ReferenceToVideo
 from playground.core.rules import duration_rule
+from playground.core.signing import BROWSER_COOKIE, browser_id
 from playground.settings import Provider
 from playground.ui import examples, runs
 from playground.ui.forms import field_names, form_from_request, request_from_form, slots
 from playground.ui.preview import build_preview
 from playground.ui.services import Services
+from playground.ui.sessions import TabSession
 
 
 def sid(request: gr.Request | None) -> str:
-    """The tab's session id (an API client's, for gradio_client calls)."""
-    return str(getattr(request, "session_hash", None) or "anonymous")
+    """The tab's session id; a call that names no session is a session of its own."""
+    return str(getattr(request, "session_hash", None) or f"call-{uuid.uuid4().hex}")
+
+
+def owner_of(services: Services, request: gr.Request | None) -> str:
+    """Whose runs these are: the browser's signed cookie says, else (API clients) the session.
+
+    Nothing a caller sends as a value can choose the owner: the cookie is signed by the server
+    and HttpOnly (playground/web/identity.py), and a session hash is a random secret per page.
+    """
+    inner = getattr(request, "request", None) if request is not None else None
+    cookies = getattr(inner, "cookies", None) or {}
+    browser = browser_id(services.secret, cookies.get(BROWSER_COOKIE), now=time.time())
+    return browser or sid(request)
+
+
+def session_of(services: Services, request: gr.Request | None) -> TabSession:
+    """This tab's server-side data, bound to its owner (another owner never sees it)."""
+    return services.sessions.get(sid(request), owner_of(services, request))
 
 
 _CONNECTION = ("provider", "wire", "base_url", "scenario")
@@ -49,17 +69,6 @@ def _named(fn: Callable[..., Any], name: str, params: list[str], *, with_request
         signature.append(inspect.Parameter("request", kind, annotation=gr.Request))
         fn.__annotations__ = {"request": gr.Request}  # Gradio finds the request by its type hint
     fn.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
-
-
-def make_bind_browser(services: Services) -> Callable[[str | None, gr.Request], str]:
-    def bind_browser(browser_id: str | None, request: gr.Request) -> str:
-        """Tie this tab's session to its browser's lasting id (made on the browser's first visit)."""
-        valid = isinstance(browser_id, str) and 0 < len(browser_id) <= 64 and browser_id.isalnum()
-        browser = browser_id if valid and browser_id else uuid.uuid4().hex
-        services.sessions.get(sid(request)).browser = browser
-        return browser
-
-    return bind_browser
 
 
 def make_forget(services: Services) -> Callable[[gr.Request], None]:
@@ -86,7 +95,7 @@ def make_remember_key(services: Services) -> Callable[[str | None, Provider, gr.
     def set_api_key(key: str | None, provider: Provider, request: gr.Request) -> str:
         """Keep the key in this tab's server-side session only."""
         secret = SecretStr(key.strip()) if key and key.strip() else None
-        services.sessions.get(sid(request)).api_key = secret
+        session_of(services, request).api_key = secret
         return key_note(secret, services, provider)
 
     return set_api_key
@@ -95,7 +104,7 @@ def make_remember_key(services: Services) -> Callable[[str | None, Provider, gr.
 def make_provider_changed(services: Services) -> Callable[[Provider, gr.Request], tuple[dict[str, Any], str]]:
     def set_provider(provider: Provider, request: gr.Request) -> tuple[dict[str, Any], str]:
         update = gr.update(value=services.default_wire(provider), interactive=provider == "sandbox")
-        return update, key_note(services.sessions.get(sid(request)).api_key, services, provider)
+        return update, key_note(session_of(services, request).api_key, services, provider)
 
     return set_provider
 
@@ -136,14 +145,17 @@ def make_duration_follow(services: Services, mode: Mode) -> Callable[[str, Any],
 
 
 def _connection(
-    session: str, services: Services, provider: Provider, wire: Any, base_url: str | None, scenario: str | None
+    request: gr.Request | None, services: Services, provider: Provider, wire: Any, base_url: str | None,
+    scenario: str | None,
 ) -> runs.Connection:
+    session = session_of(services, request)
     return runs.Connection(
         provider=provider,
         wire=services.wire_for(provider, wire),
         base_url=(base_url or "").strip() or None,
         scenario=None if scenario in (None, "", "none") else scenario,
-        api_key=services.sessions.get(session).api_key,
+        api_key=session.api_key,
+        owner=session.owner,
     )
 
 
@@ -160,11 +172,11 @@ def make_attach(services: Services, mode: Mode, slot_name: str) -> Callable[...,
         scenario: str | None,
         request: gr.Request,
     ) -> tuple[str, None]:
-        connection = _connection(sid(request), services, provider, wire, base_url, scenario)
+        connection = _connection(request, services, provider, wire, base_url, scenario)
         paths = [Path(f) for f in (files if isinstance(files, list) else [files]) if f]
         urls = [u for u in (current or "").splitlines() if u.strip()] if slot.multiple else []
         for path in paths:
-            url, problems = await runs.attach(services, connection, path, slot.media_type, (slot_name,))
+            url, problems = await runs.attach(services, connection, path, slot.media_type, (slot_name,), mode)
             for problem in problems:
                 (gr.Warning if problem.severity == "warning" else _error_toast)(
                     f"{slot.label}: {path.name}: {problem.message}; {problem.fix}"
@@ -189,12 +201,10 @@ def make_send(services: Services, mode: Mode) -> Callable[..., AsyncIterator[tup
     async def send(*args: Any) -> AsyncIterator[tuple[Any, ...]]:
         # Gradio passes the connection, the form, then the gr.Request (see _named below).
         provider, wire, base_url, scenario = args[:4]
-        session = sid(args[-1])
         form = dict(zip(names, args[4:-1], strict=True))
-        connection = _connection(session, services, provider, wire, base_url, scenario)
+        connection = _connection(args[-1], services, provider, wire, base_url, scenario)
         body = request_from_form(mode, form)
-        owner = services.sessions.get(session).owner
-        async for view in runs.follow(services, owner, (session, mode), connection, body):
+        async for view in runs.follow(services, (sid(args[-1]), mode), connection, body):
             yield view.as_outputs()
 
     _named(send, f"send_{mode.replace('-', '_')}", [*_CONNECTION, *names], with_request=True)
@@ -223,7 +233,7 @@ def make_export(services: Services, mode: Mode) -> Callable[..., str]:
         if not parsed:
             return ""
         fmt = services.wire_for(provider, wire)
-        connection = runs.Connection(provider, fmt, (base_url or "").strip() or None, None, None)
+        connection = runs.Connection(provider, fmt, (base_url or "").strip() or None, None, None, "")
         base = runs.api_base(services, connection)
         writer = {"python": snippets.python_script, "javascript": snippets.javascript_script}.get(
             kind, snippets.curl_script
@@ -289,14 +299,14 @@ def make_example(services: Services, mode: Mode) -> Callable[..., Awaitable[list
         if rules.has_aspect_ratio and mode != "video-edit":
             data["aspect_ratio"] = profile.default_aspect_ratio
         values = form_from_request({**data, **example.fields})
-        connection = _connection(sid(request), services, provider, wire, base_url, scenario)
+        connection = _connection(request, services, provider, wire, base_url, scenario)
         by_name = {slot.name: slot for slot in slots(mode)}
         for slot_name, samples in example.media.items():
             urls = []
             for sample in samples:
                 path = sample.make(services.data_dir / "samples")
                 kind = by_name[slot_name].media_type
-                url, problems = await runs.attach(services, connection, path, kind, (slot_name,))
+                url, problems = await runs.attach(services, connection, path, kind, (slot_name,), mode)
                 if url is None:
                     raise gr.Error(f"Example: {path.name} could not be attached: {problems[0].message}")
                 urls.append(url)

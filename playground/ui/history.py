@@ -20,24 +20,21 @@ from playground.core.wire import WireFormat
 from playground.ui import history_views as views
 from playground.ui import runs
 from playground.ui.forms import field_names, form_from_request
-from playground.ui.handlers import sid
+from playground.ui.handlers import owner_of, session_of
 from playground.ui.layout import ModeTab
 from playground.ui.services import Services
+from playground.web.media import media_url
 
 STATUS_FILTER = ["all", "active", "succeeded", "failed", "canceled", "refused", "invalid", "unknown", "expired",
                  "deadline", "outcome_unknown", "unreachable", "download_failed"]
 EXPORTS = [("curl (bash)", "curl"), ("Python (httpx)", "python"), ("JavaScript (fetch)", "javascript"),
            ("Wire JSON", "json")]
-def _mine(services: Services, session: str, run_id: str | None) -> RunRecord | None:
+def _mine(services: Services, request: gr.Request, run_id: str | None) -> RunRecord | None:
     """One of this browser's runs; another browser's run is as good as absent."""
     if not run_id:
         return None
     record = services.ledger().get(run_id.strip())
-    return record if record is not None and record.session_id == services.sessions.get(session).owner else None
-
-
-def file_url(path: str) -> str:
-    return f"/gradio_api/file={path}"
+    return record if record is not None and record.session_id == owner_of(services, request) else None
 
 
 @dataclass
@@ -143,8 +140,7 @@ def _pick(table: Any, evt: gr.SelectData) -> str:
 def _make_list(services: Services) -> Callable[..., tuple[Any, Any]]:
     def history(mode: str, status: str, request: gr.Request) -> tuple[Any, Any]:
         """This browser's runs, newest first."""
-        session = sid(request)
-        records = services.ledger().runs(services.sessions.get(session).owner, limit=200)
+        records = services.ledger().runs(owner_of(services, request), limit=200)
         table = views.rows(records, mode, status)
         ids = [r[-1] for r in table]
         return table, gr.update(choices=ids)
@@ -155,17 +151,16 @@ def _make_list(services: Services) -> Callable[..., tuple[Any, Any]]:
 def _make_details(services: Services) -> Callable[..., tuple[Any, ...]]:
     def run_details(run_id: str, request: gr.Request) -> tuple[Any, ...]:
         """The request, timeline, guidance, video and last response of one of this browser's runs."""
-        session = sid(request)
-        record = _mine(services, session, run_id)
+        record = _mine(services, request, run_id)
         if record is None:
             note = '<section aria-label="Run timeline" class="status">No such run in this browser\'s history.</section>'
             return "", note if run_id else "", "", None, ""
         body = record.body()
         return (
             json.dumps(body, indent=2, ensure_ascii=False) if body else "",
-            views.timeline_html(services.ledger().events(record.run_id)),
+            views.timeline_html(services.ledger().events(record.run_id), lambda t: runs.scrub_paths(t, services)),
             views.guidance_html(record),
-            views.video_of(record),
+            services.handout(views.video_of(record)),
             json.dumps(json.loads(record.last_response), indent=2) if record.last_response else "",
         )
 
@@ -181,10 +176,9 @@ def _api_base(record: RunRecord) -> str:
 def _make_export(services: Services) -> Callable[..., str]:
     def export_run(run_id: str, kind: str, request: gr.Request) -> str:
         """Code for the whole loop (submit, poll, download) with the key as an environment variable."""
-        session = sid(request)
         from playground.core import snippets
 
-        record = _mine(services, session, run_id)
+        record = _mine(services, request, run_id)
         body = record.body() if record else None
         if record is None and (run_id or "").strip():
             # The page shows this beside the timeline's own "No such run"; a script needs it here.
@@ -207,14 +201,13 @@ def _make_export(services: Services) -> Callable[..., str]:
 def _make_bundle(services: Services) -> Callable[..., str | None]:
     def run_bundle(run_id: str, request: gr.Request) -> str | None:
         """A zip of the run for a bug report or a stakeholder: request, responses, timeline, video."""
-        session = sid(request)
         from playground.client.bundle import write_bundle
 
-        record = _mine(services, session, run_id)
+        record = _mine(services, request, run_id)
         if record is None:
             raise gr.Error("Select one of your runs first.")
         events = services.ledger().events(record.run_id)
-        key = services.sessions.get(session).api_key
+        key = session_of(services, request).api_key
         secrets = [key.get_secret_value()] if key is not None else []
         secrets += [k.get_secret_value() for k in (services.settings.dashscope_api_key,
                                                    services.settings.gateway_api_key) if k is not None]
@@ -222,7 +215,8 @@ def _make_bundle(services: Services) -> Callable[..., str | None]:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bundle(
             path,
-            record={k: v for k, v in vars(record).items() if k not in ("owner",)},
+            # A bundle is shared outside the browser: no owner, no browser or session id in it.
+            record={k: v for k, v in vars(record).items() if k not in ("owner", "session_id")},
             request=views.request_of(record),
             wire_body=record.body() or {},
             responses=[json.loads(record.last_response)] if record.last_response else [],
@@ -231,7 +225,7 @@ def _make_bundle(services: Services) -> Callable[..., str | None]:
             video=Path(p) if (p := views.video_of(record)) else None,
             secrets=secrets,
         )
-        return str(path)
+        return services.handout(path)
 
     return run_bundle
 
@@ -239,11 +233,10 @@ def _make_bundle(services: Services) -> Callable[..., str | None]:
 def _make_compare(services: Services) -> Callable[..., str]:
     def compare_runs(run_ids: list[str], request: gr.Request) -> str:
         """Two to four runs side by side: differing parameters marked, videos playing in sync."""
-        session = sid(request)
-        records = [r for r in (_mine(services, session, i) for i in run_ids or []) if r is not None]
+        records = [r for r in (_mine(services, request, i) for i in run_ids or []) if r is not None]
         if not 2 <= len(records) <= 4:
             return '<section aria-label="Comparison" class="compare">Choose between 2 and 4 runs.</section>'
-        return views.compare_html(records, file_url)
+        return views.compare_html(records, lambda r: media_url(services.secret, r.run_id))
 
     return compare_runs
 
@@ -251,8 +244,7 @@ def _make_compare(services: Services) -> Callable[..., str]:
 def _make_load(services: Services) -> Callable[..., list[Any]]:
     def load_into_form(run_id: str, request: gr.Request) -> list[Any]:
         """Every input of the run's tab restored as it was sent, and that tab opened."""
-        session = sid(request)
-        record = _mine(services, session, run_id)
+        record = _mine(services, request, run_id)
         sent = views.request_of(record) if record else {}
         mode = sent.get("mode")
         if mode not in MODES:
@@ -276,24 +268,35 @@ def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, 
     async def recover_task(provider: Any, wire: Any, base_url: str, scenario: str, task_id: str,
                            request: gr.Request) -> AsyncIterator[tuple[Any, ...]]:
         """Attach to a task submitted elsewhere (or before a crash) and follow it to its video."""
-        session = sid(request)
         task_id = (task_id or "").strip()
         if not task_id:
             raise gr.Error("Task id: paste the id of the task to follow.")
         if not _TASK_ID.fullmatch(task_id):
             raise gr.Error(f"Task id: {task_id[:60]!r} is not a task id; ids are letters and digits, with - _ . : "
                            "inside (no spaces, slashes or control characters).")
+        session = session_of(services, request)
+        known = services.ledger().find_task(task_id)
+        if known is not None and known.session_id != session.owner:
+            # Another browser's run: following it here would take it over. Say no more than for
+            # a task that does not exist at all.
+            raise gr.Error(f"Task id: no task {task_id!r} that this browser can follow; recover tasks you "
+                           "submitted, with the key they were submitted with.")
+        if known is not None and known.run_id in services.board.running():
+            async for view in runs.watch(services, known.run_id):  # already followed: no second run
+                status, guidance, video, _, _ = view.as_outputs()
+                yield status, guidance, video
+            return
         connection = runs.Connection(provider=provider, wire=services.wire_for(provider, wire),
                                      base_url=(base_url or "").strip() or None, scenario=None,
-                                     api_key=services.sessions.get(session).api_key)
+                                     api_key=session.api_key, owner=session.owner)
         try:
             config = runs.provider_config(services, connection)
         except runs.ConnectionError_ as exc:
             raise gr.Error(str(exc)) from None
         stream = runner.recover(task_id, config, services.ledger(), services.runs_dir,
                                 deadline_s=services.settings.run_deadline_s,
-                                session_id=services.sessions.get(session).owner,
-                                options=runner.RunOptions(cancel_on_abort=False))
+                                session_id=session.owner,
+                                options=runs.run_options(services))
         run_id = await services.board.start(stream, provider=config)
         async for view in runs.watch(services, run_id):
             status, guidance, video, _, _ = view.as_outputs()

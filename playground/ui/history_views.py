@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -60,9 +60,10 @@ def rows(records: Sequence[RunRecord], mode: str | None, status: str | None) -> 
     return chosen
 
 
-def timeline_html(events: Sequence[LedgerEvent]) -> str:
+def timeline_html(events: Sequence[LedgerEvent], scrub: Callable[[str], str] = str) -> str:
+    """The run's events; ``scrub`` takes out what a browser must not see (server paths)."""
     items = "".join(
-        f"<tr><td>{_when(e.at)}</td><td>{html.escape(e.state)}</td><td>{html.escape(e.detail or '')}</td>"
+        f"<tr><td>{_when(e.at)}</td><td>{html.escape(e.state)}</td><td>{html.escape(scrub(e.detail or ''))}</td>"
         f"<td><code>{html.escape(e.request_id or '')}</code></td></tr>"
         for e in events
     )
@@ -114,9 +115,9 @@ def compare_html(records: Sequence[RunRecord], video_url: Any) -> str:
         mark = ' class="differs" data-differs="true"' if differs else ""
         body.append(f"<tr{mark}><th>{html.escape(key)}</th>{cells}</tr>")
     videos = "".join(
-        f'<figure><video class="sync" src="{html.escape(video_url(path))}" muted playsinline preload="auto"></video>'
+        f'<figure><video class="sync" src="{html.escape(video_url(r))}" muted playsinline preload="auto"></video>'
         f"<figcaption>{html.escape(r.run_id[-8:])}</figcaption></figure>"
-        if (path := video_of(r))
+        if video_of(r)
         else f"<figure><div class='novideo'>no video</div>"
         f"<figcaption>{html.escape(r.run_id[-8:])}</figcaption></figure>"
         for r in records

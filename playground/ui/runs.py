@@ -6,6 +6,7 @@ chooses the provider for a browser session and turns runner events into what the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from playground.client.errors import PlaygroundError
 from playground.client.providers import ProviderConfig
 from playground.core.guidance import load_guidance
 from playground.core.problems import Problem
-from playground.core.profile import MediaLimit
+from playground.core.profile import MediaLimit, Mode
 from playground.core.wire import WireFormat
 from playground.media.probe import MediaError, check_media, probe
 from playground.settings import Provider
@@ -37,6 +38,7 @@ class Connection:
     base_url: str | None
     scenario: str | None
     api_key: SecretStr | None
+    owner: str  # whose sandbox key to use, and whose History the run joins
 
 
 class ConnectionError_(ValueError):
@@ -59,35 +61,63 @@ def api_base(services: Services, connection: Connection) -> str:
         return base
 
 
-def provider_config(services: Services, connection: Connection) -> ProviderConfig:
-    settings = services.settings
-    base = connection.base_url
-    if base is None:
-        if connection.provider == "sandbox":
-            base = services.sandbox_url
-        elif connection.provider == "dashscope":
-            base = settings.dashscope_base_url()
-        elif settings.base_url:
-            base = settings.base_url
-        else:
-            raise ConnectionError_("Base URL: the gateway provider needs its base URL, e.g. https://host/v1")
-    key = connection.api_key or settings.api_key(connection.provider)
+def _configured_base(services: Services, provider: Provider) -> str | None:
+    """The base URL the server was configured with for a provider (where its key may go)."""
+    if provider == "sandbox":
+        return services.sandbox_url
+    if provider == "dashscope":
+        return services.settings.dashscope_base_url()
+    return services.settings.base_url or None
+
+
+def _key(services: Services, connection: Connection, custom_base: bool) -> SecretStr:
+    """The key to send: the tab's own, else the server's, but the server's only to its own provider.
+
+    A Base URL typed in the page must never receive the key from the server's environment:
+    that would hand the key to whoever runs the listener the URL names.
+    """
+    if connection.api_key is not None:
+        return connection.api_key
+    if custom_base:
+        raise ConnectionError_(
+            "API key: a Base URL of your own needs a key typed in this tab; the server's key is only ever "
+            "sent to the provider it was configured with (clear Base URL to use it)"
+        )
+    key = services.key_for(connection.provider, connection.owner)
     if key is None:
         raise ConnectionError_(
             f"API key: {connection.provider} needs a key; paste it in the connection panel "
             "or set it in the environment before starting"
         )
+    return key
+
+
+def provider_config(services: Services, connection: Connection) -> ProviderConfig:
+    configured = _configured_base(services, connection.provider)
+    base = connection.base_url or configured
+    if base is None:
+        raise ConnectionError_("Base URL: the gateway provider needs its base URL, e.g. https://host/v1")
     try:
-        return ProviderConfig(
-            kind=connection.provider,
-            wire=connection.wire,
-            base_url=base,
-            api_key=key,
-            scenario=connection.scenario if connection.provider == "sandbox" else None,
-        )
+        fields: dict[str, Any] = {
+            "kind": connection.provider,
+            "wire": connection.wire,
+            "base_url": base,
+            "scenario": connection.scenario if connection.provider == "sandbox" else None,
+            "hosts": services.hosts,
+        }
+        # The URL is checked before a key is chosen, so a broken URL is named as such.
+        ProviderConfig.model_validate(fields)
+        custom = connection.base_url is not None and base.rstrip("/") != (configured or "").rstrip("/")
+        return ProviderConfig.model_validate({**fields, "api_key": _key(services, connection, custom)})
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise ConnectionError_(f"Connection: {reason}") from None
+
+
+def run_options(services: Services) -> runner.RunOptions:
+    """How the server runs a browser's request: never reading server files a form names, and
+    leaving the task to resume() when the server stops rather than cancelling a paid task."""
+    return runner.RunOptions(profile=services.profile, cancel_on_abort=False, allow_local_files=False)
 
 
 def _clock(ts: float) -> str:
@@ -144,7 +174,17 @@ def _retry_line(event: runner.RunEvent) -> str | None:
     return f"attempt {note.attempt}/{note.max_attempts} of {note.op}: {note.reason}; waited {note.wait_s:.1f} s"
 
 
-def view_of(event: runner.RunEvent, retries: Sequence[str] = ()) -> RunView:
+def scrub_paths(text: str, services: Services) -> str:
+    """Server paths are for the CLI: a browser sees file names only."""
+    for root in {str(services.data_dir.resolve()), str(services.data_dir)}:
+        text = text.replace(root + "/", "").replace(root, "")
+    return text
+
+
+def view_of(event: runner.RunEvent, services: Services, retries: Sequence[str] = ()) -> RunView:
+    note = event.message
+    if event.video_path is not None:
+        note = note.replace(str(event.video_path), event.video_path.name)
     return RunView(
         state=event.state,
         task_id=event.task_id,
@@ -154,9 +194,9 @@ def view_of(event: runner.RunEvent, retries: Sequence[str] = ()) -> RunView:
         poll_count=event.poll_count,
         next_poll_s=event.next_poll_s,
         progress=event.progress,
-        note=event.message,
+        note=scrub_paths(note, services),
         guidance=_guidance(event),
-        video_path=str(event.video_path) if event.video_path else None,
+        video_path=services.handout(event.video_path),
         measured=_measured(event),
         response=event.raw,
         retries=tuple(retries),
@@ -177,7 +217,7 @@ def _refused_view(message: str) -> RunView:
 
 
 async def follow(
-    services: Services, owner: str, slot: tuple[str, str], connection: Connection, request: Mapping[str, Any]
+    services: Services, slot: tuple[str, str], connection: Connection, request: Mapping[str, Any]
 ) -> AsyncIterator[RunView]:
     """Start a run on the server's board and watch it; ``slot`` is where Cancel finds it."""
     try:
@@ -187,8 +227,8 @@ async def follow(
         return
     stream = runner.run(
         dict(request), provider, services.ledger(), services.runs_dir,
-        deadline_s=services.settings.run_deadline_s, session_id=owner,
-        options=runner.RunOptions(profile=services.profile, cancel_on_abort=False),
+        deadline_s=services.settings.run_deadline_s, session_id=connection.owner,
+        options=run_options(services),
     )
     run_id = await services.board.start(stream, slot=slot, provider=provider)
     async for view in watch(services, run_id):
@@ -202,16 +242,22 @@ async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
         line = _retry_line(event)
         if line is not None and line not in retries:
             retries.append(line)
-        yield view_of(event, retries)
+        yield view_of(event, services, retries)
 
 
 async def attach(
-    services: Services, connection: Connection, path: Path, limit_name: str, loc: tuple[str | int, ...]
+    services: Services, connection: Connection, path: Path, limit_name: str, loc: tuple[str | int, ...],
+    mode: Mode = "text-to-video",
 ) -> tuple[str | None, list[Problem]]:
-    """Probe a local file against its limit, then upload it; the URL to use, or the problems."""
+    """Probe a local file against its limit, then upload it; the URL to use, or the problems.
+
+    The upload is bound to the model of the mode it is for: DashScope refuses a temporary file
+    for any model other than the one named when it was uploaded.
+    """
     limit: MediaLimit = services.profile.media[limit_name]
     try:
-        info = probe(path)
+        # Decoding is CPU work: off the event loop, so one large picture does not stall everyone.
+        info = await asyncio.to_thread(probe, path, max_side=limit.max_side)
     except MediaError as exc:
         return None, [Problem(loc, str(exc), "choose a real file of the right kind")]
     problems = check_media(info, limit, loc)
@@ -225,7 +271,7 @@ async def attach(
         return None, [
             Problem(loc, "this gateway takes only URLs", "upload the file somewhere public and paste its URL")
         ]
-    model = services.profile.mode("text-to-video").dashscope_model
+    model = services.profile.mode(mode).dashscope_model
     try:
         async with VideoClient(provider) as client:
             return await client.upload(path, model=model), problems

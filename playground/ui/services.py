@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playground.client.ledger import Ledger
+from pydantic import SecretStr
+
+from playground.client.hosts import PERMISSIVE, HostPolicy
+from playground.client.ledger import Ledger, RunRecord
 from playground.core.profile import Profile
+from playground.core.signing import sandbox_key
 from playground.core.wire import WireFormat
-from playground.settings import Provider, Settings
+from playground.settings import PROVIDERS, Provider, Settings
 from playground.ui.board import RunBoard
+from playground.ui.handout import Handout
 from playground.ui.sessions import SessionStore
 
 SCENARIOS = [
@@ -32,9 +37,32 @@ class Services:
     profile: Profile
     sandbox_url: str  # the embedded sandbox's root, e.g. http://127.0.0.1:7860/sandbox
     data_dir: Path
-    browser_secret: str = ""  # encrypts the browser id kept in each browser's storage
+    secret: bytes = b""  # the server's signing secret (browser cookies, sandbox keys, media links)
     board: RunBoard = field(default_factory=RunBoard)
     sessions: SessionStore = field(default_factory=SessionStore)
+    handout: Handout = field(default_factory=Handout)
+    hosts: HostPolicy = PERMISSIVE  # where the server may send requests (the server passes its strict one)
+
+    def sandbox_key(self, owner: str) -> SecretStr:
+        """This owner's own sandbox key: the sandbox keeps each key's tasks apart."""
+        return SecretStr(sandbox_key(self.secret, owner))
+
+    def resume_key(self, record: RunRecord) -> SecretStr | None:
+        """The key to resume a stored run with: only where the server's key was what it used."""
+        configured = {
+            "sandbox": self.sandbox_url,
+            "dashscope": self.settings.dashscope_base_url(),
+            "gateway": self.settings.base_url or "",
+        }.get(record.provider, "")
+        if record.provider not in PROVIDERS or record.base_url.rstrip("/") != configured.rstrip("/"):
+            return None
+        return self.key_for(record.provider, record.session_id or "")
+
+    def key_for(self, provider: Provider, owner: str) -> SecretStr | None:
+        """The key the server holds for a provider on behalf of this owner (never a typed one)."""
+        if provider == "sandbox":
+            return self.sandbox_key(owner)
+        return self.settings.api_key(provider)
 
     def default_wire(self, provider: Provider) -> WireFormat:
         return "gateway" if provider == "gateway" else "dashscope"
