@@ -6,8 +6,10 @@ Flags override environment variables (PLAYGROUND_*, DASHSCOPE_API_KEY); see the 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
+from playground.sandbox import DataDirBusy
 from playground.server import serve
 from playground.settings import PROVIDERS, Settings
 
@@ -24,7 +26,10 @@ def main() -> None:
         "--delay-scale", dest="sandbox_delay_scale", type=float, help="sandbox timing: 0 = instant, 1 = realistic"
     )
     flags: dict[str, Any] = {k: v for k, v in vars(parser.parse_args()).items() if v is not None}
-    serve(Settings(**flags))
+    try:
+        serve(Settings(**flags))
+    except DataDirBusy as exc:  # another process's sandbox would resume the same tasks
+        sys.exit(f"error: {exc}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from playground.client.hosts import server_policy
+from playground.client import LEDGER_FILE, LEGACY_LEDGER_FILE, server_policy
 from playground.core.profile import load_profile
 from playground.core.signing import is_sandbox_key
 from playground.sandbox import SandboxConfig, activate_sandbox, close_sandbox, create_sandbox, mount
@@ -151,8 +151,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _private_paths(data_dir: Path) -> list[str]:
-    names = ["ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm", "ledger.db", "server-secret.key",
-             "browser-state.key", "runs", "bundles", "sandbox", "samples"]
+    ledgers = [name + suffix for name in (LEDGER_FILE, LEGACY_LEDGER_FILE) for suffix in ("", "-wal", "-shm")]
+    names = [*ledgers, LEGACY_LEDGER_FILE + ".merged", "server-secret.key", "browser-state.key", "runs", "bundles",
+             "sandbox", "samples"]
     return [str(data_dir.resolve() / name) for name in names]
 
 
@@ -167,6 +168,7 @@ def _gradio_cache() -> Path | None:
 
 def serve(settings: Settings) -> None:
     """Serve until interrupted."""
+    app = create_app(settings)  # first: a data dir another sandbox holds is refused before any banner
     print(f"Wan 2.7 playground on {local_url(settings)} (provider: {settings.provider})", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                 timeout_keep_alive=max(1, int(settings.body_read_timeout_s)))

@@ -12,14 +12,14 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from playground.core.contract import DASHSCOPE_BASE_URLS
+
 Provider = Literal["sandbox", "dashscope", "gateway"]
 PROVIDERS: tuple[Provider, ...] = ("sandbox", "dashscope", "gateway")
 
-# Documented DashScope hosts; model, endpoint and key must be in the same region.
-DASHSCOPE_REGIONS: dict[str, str] = {
-    "beijing": "https://dashscope.aliyuncs.com/api/v1",
-    "singapore": "https://dashscope-intl.aliyuncs.com/api/v1",
-}
+# Documented DashScope hosts by region (the contract's); model, endpoint and key must be in the
+# same region.
+DASHSCOPE_REGIONS = DASHSCOPE_BASE_URLS
 
 
 class Settings(BaseSettings):
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         default=None, description="Provider base URL; by default the embedded sandbox or the region's host."
     )
     profile: str = "wan-2.7"
+    prices: str | None = Field(
+        default=None, description="A JSON price file (it may extend 'default'); by default the built-in list prices."
+    )
     data_dir: Path = Field(default=Path(".playground"), description="Ledger, downloads and sandbox files.")
     dashscope_region: str = "singapore"
     dashscope_api_key: SecretStr | None = Field(

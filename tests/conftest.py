@@ -7,4 +7,4 @@ import os
 # Never let Gradio phone home from a test run, and keep sandbox timings short by default.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_app"]
+pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_app", "tests.fixtures_client"]

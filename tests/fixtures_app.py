@@ -7,27 +7,24 @@ never used (it cannot reach its CDN here).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
+from tests.fixtures_servers import free_port
+
+if TYPE_CHECKING:
+    from gradio_client import Client
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -90,6 +87,22 @@ def playground_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     app = start_app(tmp_path_factory.mktemp("app-data"))
     yield app
     stop_app(app)
+
+
+def gradio_client(url: str, **options: Any) -> Client:
+    """A gradio_client on a running app, as a script would use it (no downloads unless asked)."""
+    from gradio_client import Client  # slow to import; only the UI tests need it
+
+    settings: dict[str, Any] = {"verbose": False, "download_files": False, **options}
+    return Client(url.rstrip("/") + "/", **settings)
+
+
+@pytest.fixture(scope="module")
+def ui_client(playground_app: RunningApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """One gradio_client per test module on the shared app; downloads go to a temporary folder."""
+    client = gradio_client(playground_app.url, download_files=str(tmp_path_factory.mktemp("dl")))
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,12 @@
 """Helpers for the client tests: providers, fast polling, and misbehaving servers on loopback.
 
-Plain functions and context managers (the test modules wrap them in small fixtures), so no
-conftest registration is needed.
+Mostly plain functions and context managers. Two fixtures are shared (the module is listed in
+conftest's ``pytest_plugins``):
+
+* ``no_backoff``: stamina's test mode, so retries happen at once (the attempt counts and the
+  planned waits still come from the guidance table). A module opts in with
+  ``pytestmark = pytest.mark.usefixtures("no_backoff")``.
+* ``ledger``: a fresh :class:`Ledger` in the test's own temporary folder.
 """
 
 from __future__ import annotations
@@ -10,18 +15,21 @@ import asyncio
 import contextlib
 import secrets
 import socket
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from pathlib import Path
 
 import httpx
+import pytest
+import stamina
 from pydantic import SecretStr
 
 from playground.client.api import RetryNote, VideoClient
+from playground.client.ledger import Ledger
 from playground.client.providers import ProviderConfig
 from playground.client.runner import RunEvent, RunOptions
 from playground.core.polling import Schedule
 from playground.core.wire import WireFormat
+from tests.fixtures_servers import asyncio_server, free_port, socket_server
 
 # Polls every 50-200 ms, hints included, so a sandbox task is followed without long sleeps.
 FAST = Schedule(ladder_s=(0.05, 0.05, 0.1), cap_s=0.2, hint_cap_s=0.2, min_s=0.05)
@@ -60,10 +68,7 @@ async def collect(stream: AsyncIterator[RunEvent]) -> list[RunEvent]:
 
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    return free_port()
 
 
 @contextlib.contextmanager
@@ -72,37 +77,14 @@ def silent_server() -> Iterator[tuple[str, list[bytes]]]:
 
     Yields its URL and the list of request heads it received (one per request).
     """
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.1)
     received: list[bytes] = []
-    stop = threading.Event()
-    held: list[socket.socket] = []
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            held.append(conn)
-            conn.settimeout(1.0)
-            with contextlib.suppress(OSError):
-                received.append(conn.recv(65536))
+    def read_only(conn: socket.socket) -> None:
+        conn.settimeout(1.0)
+        received.append(conn.recv(65536))
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", received
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        for conn in held:
-            conn.close()
-        listener.close()
+    with socket_server(read_only, close_after=False) as url:
+        yield url, received
 
 
 @contextlib.contextmanager
@@ -110,9 +92,6 @@ def lossy_proxy(upstream: str, *, drop: Callable[[bytes], bool]) -> Iterator[str
     """A TCP proxy to ``upstream`` that forwards a request but hangs up instead of answering
     when ``drop(request_head)`` says so: the request arrives, its answer is lost."""
     host, port = upstream.removeprefix("http://").split(":")
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: dict[str, Any] = {}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -144,22 +123,21 @@ def lossy_proxy(upstream: str, *, drop: Callable[[bytes], bool]) -> Iterator[str
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
-    async def start() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        box["server"] = server
-        box["port"] = server.sockets[0].getsockname()[1]
-        ready.set()
+    with asyncio_server(handle, name="lossy-proxy") as url:
+        yield url
 
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop)
-    ready.wait(5)
-    try:
-        yield f"http://127.0.0.1:{box['port']}"
-    finally:
-        async def stop() -> None:
-            box["server"].close()
 
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
+# -- shared fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_backoff() -> Iterator[None]:
+    """Retries happen at once; the attempt counts still come from the guidance table."""
+    with stamina.set_testing(True, attempts=10, cap=True):
+        yield
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    """A fresh ledger in the test's own folder."""
+    return Ledger(tmp_path / "ledger.db")

@@ -14,6 +14,9 @@ Stable for other test modules:
   ``start_sandbox(ttl_s=1.0, sweep_interval_s=0.2)``; returns its root URL and stops it after
   the test.
 
+Expiry is tested without waiting for a TTL: pass ``clock=MovableClock()`` to ``start_sandbox``
+(or ``sandbox_config``) and ``advance()`` it past the TTL.
+
 Use a fresh API key per test (``fresh_key``) when counting scenarios matter: the scenario
 counters are per key. ``sandbox_media`` holds small sample files and their upload URLs;
 ``auth``, ``upload``, ``wait_dashscope``, ``wait_gateway`` and ``download`` are plain helpers.
@@ -87,6 +90,19 @@ def start_sandbox(tmp_path: Path) -> Iterator[Callable[..., str]]:
 def fresh_key() -> str:
     """An API key no other test has used, so per-key scenario counters start at zero."""
     return f"sk-test-{secrets.token_hex(6)}"
+
+
+class MovableClock:
+    """A sandbox clock that follows the wall clock, plus however far a test moved it on."""
+
+    def __init__(self) -> None:
+        self.offset_s = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset_s
+
+    def advance(self, seconds: float) -> None:
+        self.offset_s += seconds
 
 
 # -- media and helpers shared by the sandbox tests ------------------------------------------

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client
 
-from tests.fixtures_app import start_app, stop_app
+from tests.fixtures_app import gradio_client, start_app, stop_app
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +17,8 @@ def test_login_required_when_auth_is_set(tmp_path: Path) -> None:
     try:
         assert httpx.get(app.url + "/healthz").status_code == 200
         with pytest.raises(Exception, match=r"(?i)auth|login|credentials"):
-            Client(app.url + "/", verbose=False)
-        client = Client(app.url + "/", auth=("demo", "s3cret-pass"), verbose=False, download_files=False)
+            gradio_client(app.url)
+        client = gradio_client(app.url, auth=("demo", "s3cret-pass"))
         body, _, _ = client.predict("sandbox", "dashscope", "p", None, 5, "720P", "16:9", 1, True, True, False, "",
                                     api_name="/preview_text_to_video")
         assert '"wan2.7-t2v"' in body

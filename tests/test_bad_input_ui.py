@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +44,6 @@ SENT: dict[str, set[str]] = {}
 
 def sent(family: str, *parts: object) -> None:
     SENT.setdefault(family, set()).add(repr(parts)[:3000])
-
-
-@pytest.fixture(scope="module")
-def client(playground_app: RunningApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    c = Client(playground_app.url + "/", verbose=False, download_files=str(tmp_path_factory.mktemp("dl")))
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +86,9 @@ def ledger_rows(app: RunningApp) -> tuple[set[str], int]:
 
 
 @pytest.fixture(scope="module")
-def before(client: Client, playground_app: RunningApp) -> dict[str, Any]:
+def before(ui_client: Client, playground_app: RunningApp) -> dict[str, Any]:
     """One finished run in the ledger, then a snapshot of the ledger and of the log's length."""
-    status = client.predict(*CONNECTION, "Kept through the barrage", None, 2, "720P", "16:9", *SWITCHES, "",
+    status = ui_client.predict(*CONNECTION, "Kept through the barrage", None, 2, "720P", "16:9", *SWITCHES, "",
                             api_name="/send_text_to_video")[0]
     assert 'data-state="succeeded"' in status, status
     runs, events = ledger_rows(playground_app)
@@ -104,9 +96,9 @@ def before(client: Client, playground_app: RunningApp) -> dict[str, Any]:
     return {"runs": runs, "events": events, "log_at": len(playground_app.logs())}
 
 
-def call(client: Client, api: str, *args: Any) -> tuple[Any, str | None, list[str]]:
+def call(ui_client: Client, api: str, *args: Any) -> tuple[Any, str | None, list[str]]:
     """Run an endpoint: its result (or None), the error message (or None) and the warnings it showed."""
-    job = client.submit(*args, api_name=api)
+    job = ui_client.submit(*args, api_name=api)
     result: Any = None
     error: str | None = None
     try:
@@ -166,10 +158,10 @@ def never_values(parameter: dict[str, Any], how_many: int, offset: int) -> list[
 
 
 def test_every_parameter_of_every_endpoint_refuses_what_it_cannot_take(
-    client: Client, before: dict[str, Any], media: dict[str, Path]
+    ui_client: Client, before: dict[str, Any], media: dict[str, Path]
 ) -> None:
     """The error names the parameter; no handler ran (a send starts no task, an attach stores nothing)."""
-    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    endpoints = ui_client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     failures: list[str] = []
     offset = 0
     for api, info in sorted(endpoints.items()):
@@ -184,7 +176,7 @@ def test_every_parameter_of_every_endpoint_refuses_what_it_cannot_take(
                 offset += 1
                 args = list(defaults)
                 args[index] = value
-                _, error, _ = call(client, api, *args)
+                _, error, _ = call(ui_client, api, *args)
                 sent("generated from the API description", api, parameter["parameter_name"], value)
                 name = parameter["parameter_name"]
                 if error is None or not error.startswith(f"{name}: ") or any(w in error for w in GENERIC):
@@ -225,13 +217,13 @@ CONTENT: list[tuple[str, dict[int, Any], str]] = [
 
 
 @pytest.mark.parametrize(("mode", "changes", "path"), CONTENT, ids=[f"{m}-{p}" for m, _, p in CONTENT])
-def test_wrong_content_is_named_in_the_verdict(client: Client, before: dict[str, Any], mode: str,
+def test_wrong_content_is_named_in_the_verdict(ui_client: Client, before: dict[str, Any], mode: str,
                                                changes: dict[int, Any], path: str) -> None:
     """Text fields with text that breaks a rule: the preview's verdict names the JSON path and its fix."""
     form = list(FORMS[mode])
     for index, value in changes.items():
         form[index] = value
-    result, error, _ = call(client, f"/preview_{mode}", "sandbox", "dashscope", *form)
+    result, error, _ = call(ui_client, f"/preview_{mode}", "sandbox", "dashscope", *form)
     sent("hand-written content", mode, changes)
     assert error is None, error
     _, verdict, _ = result
@@ -239,7 +231,7 @@ def test_wrong_content_is_named_in_the_verdict(client: Client, before: dict[str,
     assert len(verdict) < 20_000, "a huge value is cut short in the verdict"
 
 
-def test_a_send_that_cannot_go_says_why(client: Client, before: dict[str, Any]) -> None:
+def test_a_send_that_cannot_go_says_why(ui_client: Client, before: dict[str, Any]) -> None:
     """Sends that stop before the provider: the status says so and the guidance names the field."""
     cases: list[tuple[list[Any], str, str, str]] = [
         (["sandbox", "dashscope", "", "none"], "/send_reference_to_video", "input.prompt", "R2V-no-prompt"),
@@ -251,7 +243,7 @@ def test_a_send_that_cannot_go_says_why(client: Client, before: dict[str, Any]) 
     ]
     for connection, api, words, label in cases:
         form = (["", *R2V[1:]] if "reference" in api else T2V)
-        result, error, _ = call(client, api, *connection, *form)
+        result, error, _ = call(ui_client, api, *connection, *form)
         sent("hand-written sends", label)
         assert error is None, error
         status, guidance = result[0], result[1]
@@ -259,20 +251,20 @@ def test_a_send_that_cannot_go_says_why(client: Client, before: dict[str, Any]) 
         assert words in guidance or words in status, (label, guidance[:800])
 
 
-def test_keys_no_header_can_carry_are_refused_before_sending(client: Client, before: dict[str, Any]) -> None:
+def test_keys_no_header_can_carry_are_refused_before_sending(ui_client: Client, before: dict[str, Any]) -> None:
     """A key with control characters, non-ASCII letters or 100 000 characters: not sent, and said so."""
     try:
         for key in ("\x00bad\nkey", "kéy", "k" * 100_000, "two words"):
-            note, error, _ = call(client, "/set_api_key", key, "sandbox")
+            note, error, _ = call(ui_client, "/set_api_key", key, "sandbox")
             assert error is None and "never stored" in note and key not in note
-            result, error, _ = call(client, "/send_text_to_video", *CONNECTION, *T2V)
+            result, error, _ = call(ui_client, "/send_text_to_video", *CONNECTION, *T2V)
             sent("hand-written keys", key[:20], len(key))
             assert error is None, error
             status, guidance = result[0], result[1]
             assert 'data-state="invalid"' in status and "API key" in guidance, (status[:300], guidance[:500])
             assert key[:10] not in status + guidance
     finally:
-        call(client, "/set_api_key", "", "sandbox")
+        call(ui_client, "/set_api_key", "", "sandbox")
 
 
 JUNK = [
@@ -291,11 +283,11 @@ JUNK = [
 ]
 
 
-def test_junk_to_import_gets_a_report(client: Client, before: dict[str, Any]) -> None:
+def test_junk_to_import_gets_a_report(ui_client: Client, before: dict[str, Any]) -> None:
     """Pasted junk: a report that says what is wrong (and names the path), every form left as it was."""
     for text, words in JUNK:
         for mode in FORMS:
-            result, error, _ = call(client, f"/import_{mode}", text)
+            result, error, _ = call(ui_client, f"/import_{mode}", text)
             sent("hand-written imports", mode, text[:100], len(text))
             assert error is None, error
             report = result[0] if isinstance(result, list | tuple) else result
@@ -304,23 +296,23 @@ def test_junk_to_import_gets_a_report(client: Client, before: dict[str, Any]) ->
             assert len(report) < 20_000
 
 
-def test_history_and_recovery_endpoints_with_nonsense(client: Client, before: dict[str, Any]) -> None:
+def test_history_and_recovery_endpoints_with_nonsense(ui_client: Client, before: dict[str, Any]) -> None:
     """Run ids and task ids that are paths, junk or huge: a clear answer naming the run or the task id."""
     for run_id in ("../../etc/passwd", "x" * 100_000, "\x00\x1b", "run-' OR 1=1 --"):
-        details = call(client, "/run_details", run_id)[0]
+        details = call(ui_client, "/run_details", run_id)[0]
         assert "No such run" in details[1]
-        exported = call(client, "/export_run", run_id, "json")[0]
+        exported = call(ui_client, "/export_run", run_id, "json")[0]
         assert exported.startswith("# run_id: no such run")
-        assert_clear(call(client, "/run_bundle", run_id)[1], "runs")
-        assert_clear(call(client, "/load_into_form", run_id)[1], "runs")
+        assert_clear(call(ui_client, "/run_bundle", run_id)[1], "runs")
+        assert_clear(call(ui_client, "/load_into_form", run_id)[1], "runs")
         sent("hand-written history", run_id[:40], len(run_id))
     for task_id in ("../x", "a b", "x" * 300, "id?with=query", "..", "\x00"):
-        assert_clear(call(client, "/recover_task", *CONNECTION, task_id)[1], "Task id")
+        assert_clear(call(ui_client, "/recover_task", *CONNECTION, task_id)[1], "Task id")
         sent("hand-written recovery", task_id[:40], len(task_id))
     for body in ("{nope", "[1, 2]", '"a string"'):
-        assert_clear(call(client, "/export_text_to_video", "sandbox", "dashscope", "", "curl", body)[1], "body")
+        assert_clear(call(ui_client, "/export_text_to_video", "sandbox", "dashscope", "", "curl", body)[1], "body")
         sent("hand-written exports", body)
-    assert_clear(call(client, "/export_text_to_video", "sandbox", "dashscope", "ftp://x", "curl",
+    assert_clear(call(ui_client, "/export_text_to_video", "sandbox", "dashscope", "ftp://x", "curl",
                       '{"model": "wan2.7-t2v", "input": {"prompt": "p"}}')[1], "base_url")
     sent("hand-written exports", "ftp base")
 
@@ -347,12 +339,12 @@ LIARS: list[tuple[str, str, tuple[str, ...]]] = [
 
 
 @pytest.mark.parametrize(("api", "kind", "words"), LIARS, ids=[f"{a[8:]}-{k}" for a, k, _ in LIARS])
-def test_a_file_that_lies_is_not_attached(client: Client, before: dict[str, Any], media: dict[str, Path],
+def test_a_file_that_lies_is_not_attached(ui_client: Client, before: dict[str, Any], media: dict[str, Path],
                                          api: str, kind: str, words: tuple[str, ...]) -> None:
     """Probed, found out, refused with a warning naming the slot, the file and why; the URL box keeps its value."""
     upload = handle_file(str(media[kind]))
     files = [upload] if api.endswith(("reference_images", "reference_videos")) else upload
-    result, error, warnings = call(client, api, files, "https://kept.example/x", *CONNECTION)
+    result, error, warnings = call(ui_client, api, files, "https://kept.example/x", *CONNECTION)
     sent("files that lie", api, kind)
     assert error is None, error
     assert result[0] == "https://kept.example/x", result
@@ -360,12 +352,12 @@ def test_a_file_that_lies_is_not_attached(client: Client, before: dict[str, Any]
     assert any(all(w in warning for w in words) for warning in warnings), (words, warnings)
 
 
-def test_a_file_of_the_wrong_kind_is_refused_by_type(client: Client, before: dict[str, Any],
+def test_a_file_of_the_wrong_kind_is_refused_by_type(ui_client: Client, before: dict[str, Any],
                                                      media: dict[str, Path]) -> None:
     """A sound offered as a picture, a picture as a video: refused before the handler, saying which types fit."""
     for api, kind in (("/attach_image_to_video_first_frame", "audio"), ("/attach_video_edit_video", "image"),
                       ("/attach_text_to_video_audio_url", "image")):
-        _, error, _ = call(client, api, handle_file(str(media[kind])), "", *CONNECTION)
+        _, error, _ = call(ui_client, api, handle_file(str(media[kind])), "", *CONNECTION)
         sent("files that lie", api, kind)
         assert_clear(error, "Invalid file type")
 
@@ -373,12 +365,12 @@ def test_a_file_of_the_wrong_kind_is_refused_by_type(client: Client, before: dic
 # -- afterwards ------------------------------------------------------------------------------------
 
 
-def test_the_app_is_still_up_and_the_ledger_kept_everything(client: Client, playground_app: RunningApp,
+def test_the_app_is_still_up_and_the_ledger_kept_everything(ui_client: Client, playground_app: RunningApp,
                                                             before: dict[str, Any]) -> None:
     """Still serving, a normal preview still valid, no crash in the log, no run lost from the ledger."""
     assert playground_app.process.poll() is None
     assert httpx.get(f"{playground_app.url}/healthz", timeout=10).status_code == 200
-    body, verdict, _ = client.predict("sandbox", "dashscope", *T2V, api_name="/preview_text_to_video")
+    body, verdict, _ = ui_client.predict("sandbox", "dashscope", *T2V, api_name="/preview_text_to_video")
     assert json.loads(body)["model"] == "wan2.7-t2v" and "Valid request" in verdict
     runs, events = ledger_rows(playground_app)
     assert before["runs"] <= runs, before["runs"] - runs

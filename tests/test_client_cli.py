@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 
 from playground.cli import main
 from playground.client.cli import exit_code
 from playground.client.ledger import Ledger
+from playground.client.ledger_location import ledger_path
 from tests.fixtures_client import T2V, closed_port
 
 
 @pytest.fixture(autouse=True)
-def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_backoff: None) -> None:
     """Settings come from flags only, and retries do not sleep."""
     import os
 
@@ -25,8 +24,6 @@ def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
             monkeypatch.delenv(name)
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PLAYGROUND_SANDBOX_DELAY_SCALE", "0.02")
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 @pytest.fixture
@@ -145,7 +142,7 @@ def test_recover_follows_a_task_id(sandbox_base: str, request_file: Path, tmp_pa
                                    capsys: pytest.CaptureFixture[str]) -> None:
     """--recover TASK_ID makes a run for a task the ledger did not know."""
     code, lines, _ = submit(capsys, str(request_file), "--base-url", sandbox_base, "--wait")
-    ledger = Ledger(tmp_path / "data" / "ledger.db")
+    ledger = Ledger(ledger_path(tmp_path / "data"))
     task_id = ledger.runs()[0].task_id
     assert task_id
     code, lines, _ = submit(capsys, "--recover", task_id, "--base-url", sandbox_base)

@@ -6,13 +6,12 @@ misbehaving server or proxy sends; everything else runs against the real sandbox
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import stamina
 from pydantic import SecretStr, ValidationError
 
 from playground.client.api import RetryNote, VideoClient
@@ -27,16 +26,13 @@ from playground.client.errors import (
     scrub,
 )
 from playground.client.files import local_path, swap_in, swap_out
-from playground.client.providers import ProviderConfig, created_task, map_state, parse_time, read_task
+from playground.client.providers import ProviderConfig, created_task, parse_time, read_task
+from playground.core.contract import read_state
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 KEY = "sk-live-abcdef0123456789"
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-@pytest.fixture(autouse=True)
-def no_backoff() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 def provider(wire: str = "dashscope") -> ProviderConfig:
@@ -228,7 +224,7 @@ def test_scrub_masks_the_key_and_bearer_tokens() -> None:
 )
 def test_states_map_to_ours(wire: str, status: str, state: str) -> None:
     """Provider words in our terms; an unknown word keeps polling, as the SDK does."""
-    assert state == map_state(wire, status)  # type: ignore[arg-type]
+    assert state == read_state(wire, status)  # type: ignore[arg-type]
 
 
 def test_read_task_in_both_formats() -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 
 from playground.client import runner
 from playground.client.api import VideoClient
@@ -19,16 +17,7 @@ from playground.client.runner import RunEvent, recover, resume, run
 from playground.media.samples import make_image
 from tests.fixtures_client import T2V, collect, lossy_proxy, new_key, options, sandbox_provider
 
-
-@pytest.fixture(autouse=True)
-def no_backoff() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.db")
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def i2v(url: str) -> dict[str, object]:

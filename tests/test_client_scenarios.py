@@ -7,11 +7,9 @@ backoff sleeps; the waits the client *planned* are still checked through its ret
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 from pydantic import SecretStr
 
 from playground.client.errors import (
@@ -39,19 +37,9 @@ from tests.fixtures_client import (
     silent_server,
 )
 
+pytestmark = pytest.mark.usefixtures("no_backoff")
+
 WIRES: tuple[WireFormat, ...] = ("dashscope", "gateway")
-
-
-@pytest.fixture(autouse=True)
-def no_backoff() -> Iterator[None]:
-    """Retries happen at once; the attempt counts still come from the guidance table."""
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.db")
 
 
 async def go(provider: ProviderConfig, ledger: Ledger, out: Path, *, deadline_s: float = 60.0,

@@ -1,21 +1,23 @@
-"""The contract module holds the same facts the client reads and the sandbox writes.
+"""The contract module holds the facts the client reads and the sandbox writes, and no one else does.
 
 ``playground/core/contract.py`` is the one place for paths, headers, status words and answer
-fields. Until the client and the sandbox import it, these tests hold the copies to it: a word,
-a path or a header that drifts in one place fails here.
+fields. The client, the sandbox, the exports and the importer import them; these tests check
+that what they do with them matches the contract, and (the last section) that no second copy
+of a path or a status word appears anywhere else in ``playground/``.
 """
 
 from __future__ import annotations
 
+import ast
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
 import pytest
 
-from playground.client import providers
-from playground.client.providers import ProviderConfig, created_task, map_state, read_task
+from playground.client.providers import ProviderConfig, created_task, read_task
 from playground.core import contract
 from playground.core.contract import ANSWER_FIELDS, ENDPOINTS, pick, read_state
 from playground.core.polling import STATES, TERMINAL
@@ -45,17 +47,25 @@ ANSWERS: dict[WireFormat, list[dict[str, Any]]] = {"gateway": GATEWAY_ANSWERS, "
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_word_reads_as_the_client_reads_it(fmt: WireFormat) -> None:
-    """Each word, in both cases, and an unheard-of word: the same state as client/providers.py."""
-    for word in [*contract.STATUS_WORDS[fmt], "no-such-word", ""]:
+def test_every_word_reads_in_any_case_and_a_new_word_keeps_polling(fmt: WireFormat) -> None:
+    """Each word in every spelling of its case is its state; an unheard-of word counts as running."""
+    for word, state in contract.STATUS_WORDS[fmt].items():
         for spelled in (word, word.upper(), word.lower(), word.title()):
-            assert read_state(fmt, spelled) == map_state(fmt, spelled), spelled
+            assert read_state(fmt, spelled) == state, spelled
+    assert read_state(fmt, "no-such-word") == read_state(fmt, "") == contract.UNRECOGNISED_STATE == "running"
 
 
-def test_the_tables_are_the_clients_tables() -> None:
-    """The client's private copies hold the same words (trivially so once it imports these)."""
-    assert dict(contract.DASHSCOPE_STATUS) == dict(getattr(providers, "_DASHSCOPE_STATES", contract.DASHSCOPE_STATUS))
-    assert dict(contract.GATEWAY_STATUS) == dict(getattr(providers, "_GATEWAY_STATES", contract.GATEWAY_STATUS))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_client_reads_every_word_as_the_contract_does(fmt: WireFormat) -> None:
+    """A status answer holding each word: read_task's state is the contract's, in any case."""
+    for word, state in contract.STATUS_WORDS[fmt].items():
+        for spelled in (word, word.swapcase()):
+            answer: dict[str, Any] = (
+                {"output": {"task_id": "t", "task_status": spelled}} if fmt == "dashscope"
+                else {"task_id": "t", "status": spelled}
+            )
+            view = read_task(fmt, answer, "t")
+            assert view is not None and (view.state, view.provider_status) == (state, spelled)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -87,9 +97,41 @@ def test_every_word_the_sandbox_writes_is_in_the_contract() -> None:
     dashscope = get_args(bodies.TaskOutput.model_fields["task_status"].annotation)
     assert set(dashscope) == set(contract.WRITTEN_STATUS["dashscope"].values())
     assert set(get_args(bodies.GatewayStatus)) == set(contract.WRITTEN_STATUS["gateway"].values())
+    # A new task is queued, in either format's word.
+    created = get_args(bodies.SubmitOutput.model_fields["task_status"].annotation)
+    assert created == (contract.written_status("dashscope", "queued"),)
+    created = get_args(bodies.GatewayCreated.model_fields["status"].annotation)
+    assert created == (contract.written_status("gateway", "queued"),)
+
+
+def test_the_sandbox_records_spell_each_state_as_the_contract_does() -> None:
+    from playground.sandbox.records import Status
+
+    for status in Status:
+        assert contract.written_status("dashscope", status.state) == status.value
+    assert {status.state for status in Status} == set(STATES) - {"unknown"}  # unknown is no task's
 
 
 # -- where answers keep things -------------------------------------------------------------------
+
+
+def test_the_answer_fields_are_the_task_fields_wherever_a_task_stands() -> None:
+    for fmt in FORMATS:
+        whole, task = vars(ANSWER_FIELDS[fmt]), vars(contract.TASK_FIELDS[fmt])
+        for name, paths in task.items():
+            expected = [(*at, *path) for at in contract.TASK_AT[fmt] for path in paths]
+            assert list(whole[name][: len(expected)]) == expected, (fmt, name)
+
+
+def test_the_task_object_is_the_innermost_one() -> None:
+    naming = contract.TASK_FIELDS["gateway"].status
+    assert contract.task_object("gateway", {"task_id": "a", "data": {"task_id": "b"}}) == {"task_id": "b"}
+    assert contract.task_object("gateway", {"code": 200, "data": [{"task_id": "c"}]}) == {"task_id": "c"}
+    flat = {"status": "queued", "data": {"x": 1}}
+    assert contract.task_object("gateway", flat, naming) is flat  # data names no status
+    assert contract.task_object("gateway", {"data": {"x": 1}}, naming) is None
+    assert contract.task_object("dashscope", {"output": ["x"]}) is None
+    assert contract.task_object("dashscope", {"output": {"task_id": "t"}}) == {"task_id": "t"}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -172,7 +214,7 @@ def test_the_sandbox_serves_every_path_of_the_contract(sandbox_paths: dict[str, 
 def test_header_names_agree_with_the_client_and_the_sandbox() -> None:
     from playground.sandbox import scenarios
 
-    assert contract.SCENARIO_HEADER == providers.SCENARIO_HEADER == scenarios.HEADER
+    assert contract.SCENARIO_HEADER == scenarios.HEADER
     assert contract.SANDBOX_POLL_AFTER_HEADER.lower() in contract.POLL_AFTER_MS_HEADERS
     assert contract.CREATE_HEADERS["dashscope"] == {"X-DashScope-Async": "enable"}
     assert contract.bearer("k") == "Bearer k"
@@ -183,3 +225,184 @@ def test_dashscope_hosts() -> None:
     assert contract.is_dashscope_host("ws-1.ap-southeast-1.maas.aliyuncs.com")
     assert not contract.is_dashscope_host("dashscope.aliyuncs.com.evil.example")
     assert all(url.endswith(contract.API_ROOT["dashscope"]) for url in contract.DASHSCOPE_BASE_URLS.values())
+
+
+# -- one copy: no path or status word of the contract written again elsewhere --------------------
+
+PACKAGE = Path(__file__).resolve().parents[1] / "playground"
+CONTRACT_FILE = PACKAGE / "core" / "contract.py"
+# Status words that are also ordinary names elsewhere: an exact match is a copy only where it is
+# used as a status (see _status_context); every other word of the tables is a copy anywhere.
+SHARED_WORDS = {
+    *STATES,  # the polling states (queued, running, ...) are the playground's own words too
+    "error",  # a problem's severity, a JSON key
+    "failure",  # the sandbox task's failure field
+    "expired",  # a run state
+}
+# Where a copy must stay, and why: (file relative to playground/, the copies allowed there).
+LITERAL_COPIES = {
+    # pydantic response models need typing.Literal values (the OpenAPI document lists them);
+    # test_every_word_the_sandbox_writes_is_in_the_contract holds them to WRITTEN_STATUS.
+    "sandbox/bodies.py": "status words inside Literal[...]",
+}
+
+
+def _path_facts() -> tuple[set[str], set[str]]:
+    """(strings that are a copy when a constant equals them, strings that are one when it holds them)."""
+    exact = {*contract.API_ROOT.values(), contract.SANDBOX_UPLOAD_PATH, *contract.DASHSCOPE_BASE_URLS.values()}
+    held: set[str] = set()
+    for endpoints in ENDPOINTS.values():
+        for path in (endpoints.create, endpoints.task, endpoints.cancel, endpoints.task_list, endpoints.files):
+            if path is None:
+                continue
+            exact.add(path)
+            # The pieces a template splits into around the task id ("/tasks/", "/cancel").
+            exact.update(piece for piece in path.split(contract.TASK_ID_SLOT) if piece)
+        held |= {endpoints.create, endpoints.task_prefix()}  # long enough to be nothing else
+    return exact, held
+
+
+PATHS_EXACT, PATHS_HELD = _path_facts()
+DASHSCOPE_WORDS = set(contract.DASHSCOPE_STATUS)
+ALL_WORDS = DASHSCOPE_WORDS | set(contract.GATEWAY_STATUS)
+ALWAYS_WORDS = ALL_WORDS - SHARED_WORDS
+
+
+@dataclass(frozen=True)
+class Copy:
+    where: str
+    line: int
+    value: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.where}:{self.line}: {self.value!r} ({self.why})"
+
+
+def _mentions_status(node: ast.AST) -> bool:
+    """Whether an expression names a status: a variable, attribute or JSON key with 'status' in it."""
+    for inner in ast.walk(node):
+        name = (inner.id if isinstance(inner, ast.Name) else inner.attr if isinstance(inner, ast.Attribute)
+                else inner.value if isinstance(inner, ast.Constant) and isinstance(inner.value, str) else "")
+        if "status" in name.lower():
+            return True
+    return False
+
+
+def _word_constants(node: ast.AST) -> list[ast.Constant]:
+    """The status-word constants an operand is, or holds (a tuple or set of them)."""
+    items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+    return [n for n in items if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in ALL_WORDS]
+
+
+def _status_context(tree: ast.AST) -> dict[int, str]:
+    """The ids of word constants used as a status, with how: compared with, defaulting or passed as one."""
+    used: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for i, operand in enumerate(operands):
+                if any(_mentions_status(other) for j, other in enumerate(operands) if j != i):
+                    used |= {id(c): "compared with a status" for c in _word_constants(operand)}
+        elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+            for i, operand in enumerate(node.values):
+                if any(_mentions_status(other) for other in node.values[:i]):
+                    used |= {id(c): "the default of a status" for c in _word_constants(operand)}
+        elif isinstance(node, ast.keyword) and node.arg is not None and "status" in node.arg.lower():
+            used |= {id(c): f"passed as {node.arg}=" for c in _word_constants(node.value)}
+    return used
+
+
+def _skipped(tree: ast.AST, literal_ok: bool) -> set[int]:
+    """Docstrings and other bare string statements (prose), and Literal[...] values where allowed."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            skipped.add(id(node.value))
+        if literal_ok and isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id == "Literal":
+            skipped |= {id(inner) for inner in ast.walk(node.slice)}
+    return skipped
+
+
+def copies_in(source: str, where: str) -> list[Copy]:
+    """Every contract path or status word that a module's code writes out again."""
+    tree = ast.parse(source)
+    skipped = _skipped(tree, where in LITERAL_COPIES)
+    as_status = _status_context(tree)
+    found: list[Copy] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str) or id(node) in skipped:
+            continue
+        value = node.value
+        if value in PATHS_EXACT:
+            why = "a contract path"
+        elif any(path in value for path in PATHS_HELD):
+            why = "holds a contract path"
+        elif value in ALWAYS_WORDS:
+            why = "a DashScope status word" if value in DASHSCOPE_WORDS else "a gateway status word"
+        elif id(node) in as_status:
+            why = f"a status word {as_status[id(node)]}"
+        else:
+            continue
+        found.append(Copy(where, node.lineno, value, why))
+    return found
+
+
+def test_no_second_copy_of_a_path_or_status_word() -> None:
+    """Outside contract.py, playground/ writes no endpoint path and no status word of its own.
+
+    The paths (and the pieces of a task URL), as whole string constants or f-string pieces; the
+    DashScope words and the gateway words no other name shares, anywhere; and every status
+    word where it is used as one (compared with, the default of, or passed as a status).
+    """
+    copies = [
+        copy
+        for path in sorted(PACKAGE.rglob("*.py")) if path != CONTRACT_FILE
+        for copy in copies_in(path.read_text("utf-8"), path.relative_to(PACKAGE).as_posix())
+    ]
+    assert not copies, "import these from playground.core.contract instead:\n" + "\n".join(map(str, copies))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'url = f"{base}/tasks/{task_id}"',
+        'url = base + "/videos/generations"',
+        'PREFIX = "/api/v1"',
+        'URL = "https://dashscope-intl.aliyuncs.com/api/v1"',
+        'path = "/v1/files"',
+        'url = task_url + "/cancel"',
+        'doc = "POST /services/aigc/video-generation/video-synthesis with the body"',
+        'TABLE = {"PENDING": "queued"}',
+        'done = word in ("completed", "success")',
+        'ok = body.get("status") == "failed"',
+        'status = answer.get("status") or "queued"',
+        'body = Created(task_id=t, status="queued")',
+        'if output["task_status"] in ("failed", "error"): pass',
+    ],
+)
+def test_the_copy_check_finds_a_copy(line: str) -> None:
+    assert copies_in(line, "client/example.py"), line
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '"""Docstrings may say GET /tasks/{task_id} and PENDING."""',
+        'state = "queued" if waiting else "running"',
+        'if event.state in ("queued", "running"): pass',
+        'yield r.emit("failed", "the task failed")',
+        'severity = "error"',
+        'LABELS = {"queued": "Queued", "succeeded": "Done"}',
+        'FILES = "/files/"',
+    ],
+)
+def test_the_copy_check_leaves_other_strings_alone(line: str) -> None:
+    assert not copies_in(line, "client/example.py"), line
+
+
+def test_literal_copies_are_allowed_only_where_listed() -> None:
+    line = 'Word = Literal["PENDING", "RUNNING"]\nstatus: Literal["queued"] = "queued"'
+    assert not copies_in(line, "sandbox/bodies.py")
+    assert len(copies_in(line, "sandbox/routes.py")) == 2  # the Literal's DashScope words

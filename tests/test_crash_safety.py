@@ -29,19 +29,13 @@ import httpx
 import pytest
 
 from playground.client.ledger import Ledger, RunRecord, this_owner
+from playground.client.ledger_location import ledger_path
 from tests.fixtures_client import T2V
+from tests.fixtures_servers import asyncio_server
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def _wait_for(check: Callable[[], bool], what: str, limit_s: float = 60.0) -> None:
-    """Block until ``check()`` holds (a bound on waiting, not a timing assertion)."""
-    end = time.monotonic() + limit_s
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.02)
 
 
 def _clean_env() -> dict[str, str]:
@@ -194,7 +188,7 @@ def test_kill_9_during_heavy_ledger_writes_loses_nothing_committed(tmp_path: Pat
             def wrote(r: int = round_no) -> bool:
                 return any(f.stat().st_size for f in acks_dir.glob(f"acks-{r}-*.txt"))
 
-            _wait_for(wrote, "the hammer's first committed write")
+            wait_until(wrote, "the hammer's first committed write", interval_s=0.02)
             # Readers keep reading while it writes, as the History tab does during a run.
             end = time.monotonic() + rng.uniform(0.05, 0.6)
             while time.monotonic() < end:
@@ -241,7 +235,6 @@ _TRICKLE = 16 * 1024
 def slow_proxy(upstream: str) -> Iterator[SlowProxy]:
     host, port = upstream.removeprefix("http://").split(":")
     box = SlowProxy()
-    loop = asyncio.new_event_loop()
 
     async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, *, result: bool = False) -> None:
         with contextlib.suppress(Exception):
@@ -270,25 +263,12 @@ def slow_proxy(upstream: str) -> Iterator[SlowProxy]:
         is_result = lines[0].startswith("GET") and "/files/results/" in lines[0]
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer, result=is_result))
 
-    async def start() -> asyncio.Server:
-        return await asyncio.start_server(handle, "127.0.0.1", 0)
-
-    thread = threading.Thread(target=loop.run_forever, name="slow-proxy", daemon=True)
-    thread.start()
-    server = asyncio.run_coroutine_threadsafe(start(), loop).result(5)
-    box.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    try:
-        yield box
-    finally:
-        box.hold.clear()
-
-        async def stop() -> None:
-            server.close()
-
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
+    with asyncio_server(handle, name="slow-proxy") as url:
+        box.url = url
+        try:
+            yield box
+        finally:
+            box.hold.clear()
 
 
 def _kill_mid_download(command: list[str], proxy: SlowProxy, ledger: Ledger, run_folder: Callable[[], Path | None],
@@ -305,7 +285,7 @@ def _kill_mid_download(command: list[str], proxy: SlowProxy, ledger: Ledger, run
             return (bool(rows) and rows[0].state == "downloading" and proxy.result_bytes >= _TRICKLE
                     and folder is not None and (folder / ".video.mp4.part").exists())
 
-        _wait_for(downloading, "the download to be under way")
+        wait_until(downloading, "the download to be under way", interval_s=0.02)
         assert child.poll() is None
         child.send_signal(signal.SIGKILL)
         output, _ = child.communicate(timeout=30)
@@ -326,7 +306,7 @@ def test_kill_9_during_a_download_then_resume_finishes_it(start_sandbox: Callabl
     out = data / "runs"
     request = tmp_path / "t2v.json"
     request.write_text(json.dumps(T2V))
-    ledger = Ledger(data / "ledger.db")
+    ledger = Ledger(ledger_path(data))  # the one ledger the CLI writes
 
     def run_folder() -> Path | None:
         rows = ledger.unfinished() if ledger.path.exists() else []

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,7 +30,6 @@ from typing import Any, Literal
 
 import httpx
 import pytest
-import stamina
 from pydantic import SecretStr
 
 from playground.client import api, follow_steps
@@ -45,6 +43,7 @@ from playground.core.guidance import load_guidance
 from playground.core.wire import WireFormat
 from playground.media.samples import make_video
 from tests.fixtures_client import FAST, SHORT, T2V, collect
+from tests.fixtures_servers import asyncio_server
 
 Kind = Literal["create", "status", "list", "cancel", "result"]
 Behaviour = Literal[
@@ -230,26 +229,10 @@ async def _send(writer: asyncio.StreamWriter, status: int, content: bytes, ctype
 @contextlib.contextmanager
 def broken_provider(video: bytes) -> Iterator[BrokenProvider]:
     """Serve a :class:`BrokenProvider` from its own event loop in a thread."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="broken-provider", daemon=True)
-    thread.start()
     box = BrokenProvider(url="", video=video)
-
-    async def start() -> asyncio.Server:
-        return await asyncio.start_server(_Handler(box), "127.0.0.1", 0)
-
-    server = asyncio.run_coroutine_threadsafe(start(), loop).result(5)
-    box.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    try:
+    with asyncio_server(_Handler(box), name="broken-provider") as url:
+        box.url = url
         yield box
-    finally:
-        async def stop() -> None:
-            server.close()
-
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
 
 
 # -- fixtures -------------------------------------------------------------------------------------
@@ -268,12 +251,10 @@ def provider_box(video: bytes) -> Iterator[BrokenProvider]:
 
 
 @pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fast_retries(monkeypatch: pytest.MonkeyPatch, no_backoff: None) -> None:
     """No backoff sleeps (the hook still decides how many attempts), and a short download timeout,
     so a hanging result host is given up on in half a second rather than two minutes."""
     monkeypatch.setattr(api, "DOWNLOAD_TIMEOUT", SHORT)
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 class FakeClock:
@@ -297,8 +278,8 @@ class FakeClock:
 def run_options(clock: FakeClock, notes: list[RetryNote]) -> RunOptions:
     """Fast polls on the fake clock, short timeouts, and every retry the client makes noted.
 
-    The notes are tapped at the client because the runner reports a retry as an event only when
-    the request it belongs to finally answers; a read that fails for good takes its notes along.
+    The notes are tapped at the client, so the test can check that the run reported each of them
+    as an event, also those of a request that failed for good.
     """
 
     def factory(provider: ProviderConfig, on_retry: Callable[[RetryNote], None]) -> VideoClient:
@@ -407,12 +388,11 @@ FAULTS = [
 @pytest.mark.parametrize("wire", WIRES)
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 async def test_every_fault_ends_in_a_defined_state_with_guidance(
-    provider_box: BrokenProvider, tmp_path: Path, fault: Fault, wire: WireFormat
+    provider_box: BrokenProvider, tmp_path: Path, fault: Fault, wire: WireFormat, ledger: Ledger
 ) -> None:
     """One fault, one wire format, one full run: the state, guidance, attempts and leftovers."""
     expected = fault.outcome(wire)
     provider_box.faults = dict(fault.breaks)
-    ledger = Ledger(tmp_path / "ledger.db")
     clock = FakeClock()
     notes: list[RetryNote] = []
     out = tmp_path / "out"
@@ -446,6 +426,8 @@ async def test_every_fault_ends_in_a_defined_state_with_guidance(
         for note, planned in zip(mine, policy.planned_waits(), strict=False):
             assert planned <= note.wait_s <= planned + policy.jitter, "the wait the table plans"
     assert len(notes) == sum(counts[kind] - 1 for kind in expected.policies), "no retries beyond the table's"
+    # Every one of them was shown as an event of the run, before its end (the retry log).
+    assert [e.retry for e in events[:-1] if e.retry is not None] == notes, shown
     if isinstance(last.error, ApiRefused | TransportFailed | DownloadFailed):
         (kind,) = expected.policies
         assert last.error.attempts == counts[kind]
@@ -490,7 +472,7 @@ async def test_every_fault_ends_in_a_defined_state_with_guidance(
 
 @pytest.mark.parametrize("wire", WIRES)
 async def test_a_read_that_hangs_near_the_deadline_does_not_outlive_it(
-    provider_box: BrokenProvider, tmp_path: Path, wire: WireFormat, monkeypatch: pytest.MonkeyPatch
+    provider_box: BrokenProvider, tmp_path: Path, wire: WireFormat, monkeypatch: pytest.MonkeyPatch, ledger: Ledger
 ) -> None:
     """The task runs, then the provider stops answering: the run ends at its deadline ("deadline",
     cancel attempted), not after every retry of a hung read ("stalled", well past it).
@@ -504,7 +486,6 @@ async def test_a_read_that_hangs_near_the_deadline_does_not_outlive_it(
     def factory(provider: ProviderConfig, on_retry: Callable[[RetryNote], None]) -> VideoClient:
         return VideoClient(provider, timeout=httpx.Timeout(2.0), on_retry=on_retry)
 
-    ledger = Ledger(tmp_path / "ledger.db")
     events: list[RunEvent] = []
     async for event in run(T2V, provider_box.provider(wire), ledger, tmp_path, deadline_s=1.5,
                            options=RunOptions(schedule=FAST, client_factory=factory)):

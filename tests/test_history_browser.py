@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gradio_client import Client
 from playwright.sync_api import expect
 
 from playground.media.probe import probe
-from tests.fixtures_app import RunningApp, start_app, stop_app
+from tests.fixtures_app import RunningApp, gradio_client, start_app, stop_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -169,9 +168,11 @@ def test_one_browser_never_sees_another_browsers_runs(browser: Any, playground_a
     run_id = selected.input_value()
     page_b = new_page(browser, playground_app.url)
     scope = history(page_b)
-    scope.get_by_role("button", name="Refresh").click()
-    page_b.wait_for_timeout(1500)
-    assert "Private to A" not in page_b.locator("#history-table").inner_text()
+    # Wait for B's listing itself (not for a while): the answer the server sent B, then the table.
+    with page_b.expect_response(lambda r: r.url.split("?", 1)[0].endswith("/run/history")) as listing:
+        scope.get_by_role("button", name="Refresh").click()
+    assert listing.value.ok and "Private to A" not in listing.value.text()
+    expect(page_b.locator("#history-table")).not_to_contain_text("Private to A")
     scope.get_by_label("Selected run").fill(run_id)
     scope.locator("section[aria-label='Run timeline']").filter(has_text="No such run").wait_for()
     page_a.context.close()
@@ -180,7 +181,7 @@ def test_one_browser_never_sees_another_browsers_runs(browser: Any, playground_a
 
 def test_exported_code_runs_against_the_sandbox(playground_app: RunningApp, tmp_path: Path) -> None:
     """The curl and Python exports of a finished run each create a task that succeeds and download it."""
-    client = Client(playground_app.url + "/", verbose=False, download_files=False)
+    client = gradio_client(playground_app.url)
     args = ["sandbox", "gateway", "", "none", "Exported loop", None, 2, "720P", "16:9", 1, True, True, False, ""]
     status = client.predict(*args, api_name="/send_text_to_video")[0]
     assert 'data-state="succeeded"' in status
@@ -234,7 +235,7 @@ def test_a_planted_key_shows_up_nowhere(browser: Any, own_app: RunningApp, tmp_p
     assert "request.json" in names
     html = page.content()
     page.context.close()
-    client = Client(own_app.url + "/", verbose=False, download_files=False)
+    client = gradio_client(own_app.url)
     answers = [
         json.dumps(client.predict(CANARY, "dashscope", api_name="/set_api_key")),
         json.dumps(

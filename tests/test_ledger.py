@@ -16,8 +16,10 @@ import httpx
 import pytest
 
 from playground.client.ledger import STALE_AFTER_S, Ledger, RunRecord, this_owner
+from playground.client.ledger_location import ledger_path
 from playground.client.runner import run
 from tests.fixtures_client import T2V, collect, options, sandbox_provider
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,15 +110,6 @@ async def test_the_key_is_never_written(sandbox_base: str, tmp_path: Path) -> No
     assert json.loads(row.media_json)["kind"] == "video"
 
 
-def _wait_for(check: Callable[[], bool], what: str, limit_s: float = 60.0) -> None:
-    """Block until check() holds (a bound on waiting, not a timing assertion)."""
-    end = time.monotonic() + limit_s
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.mark.slow
 def test_a_killed_process_is_finished_from_the_ledger(start_sandbox: Callable[..., str], tmp_path: Path) -> None:
     """SIGKILL a real `submit --wait` mid-poll; `submit --resume` finishes the same task, nothing lost."""
@@ -137,13 +130,13 @@ def test_a_killed_process_is_finished_from_the_ledger(start_sandbox: Callable[..
             seen.append(line)
             if "] queued" in line:
                 break
-        ledger = Ledger(data / "ledger.db")
+        ledger = Ledger(ledger_path(data))  # the one ledger the CLI writes
 
         def polled() -> bool:
             rows = ledger.unfinished()
             return bool(rows) and rows[0].poll_count >= 1
 
-        _wait_for(polled, "the first poll")
+        wait_until(polled, "the first poll")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
     finally:

@@ -7,9 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from gradio_client import Client
 
-from tests.fixtures_app import start_app, stop_app
+from tests.fixtures_app import gradio_client, start_app, stop_app
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +23,7 @@ def test_restart_mid_run_resumes_it(tmp_path: Path) -> None:
     app = start_app(tmp_path, delay_scale=0.1)
     restarted = None
     try:
-        client = Client(app.url + "/", verbose=False, download_files=False)
+        client = gradio_client(app.url)
         job = client.submit("sandbox", "dashscope", "", "slow", "Through a restart", None, 2, "720P", "16:9", 1,
                             True, True, False, "", api_name="/send_text_to_video")
         deadline = time.monotonic() + 60

@@ -33,6 +33,8 @@ def media(*types: str) -> list[dict[str, str]]:
     return [{"type": t, "url": urls[t]} for t in types]
 
 
+# A reference the prompt never names is a warning, so valid reference requests name theirs.
+NAMES_5 = "Image 1, Image 2, Image 3, Image 4 and Image 5"
 VALID = [
     pytest.param(gw("text-to-video", prompt="city sunrise", duration=5), id="guide-minimal"),
     pytest.param(
@@ -66,13 +68,19 @@ VALID = [
         gw("reference-to-video", prompt="Image 1 waves", media=media("reference_image"), duration=15),
         id="r2v-image-15s",
     ),
-    pytest.param(gw("reference-to-video", prompt="p", media=media("reference_video"), duration=10), id="r2v-video-10s"),
     pytest.param(
-        gw("reference-to-video", prompt="p", media=media(*["reference_image"] * 5, "first_frame")),
+        gw("reference-to-video", prompt="Video 1", media=media("reference_video"), duration=10), id="r2v-video-10s"
+    ),
+    pytest.param(
+        gw("reference-to-video", prompt=NAMES_5, media=media(*["reference_image"] * 5, "first_frame")),
         id="r2v-5-refs-and-first-frame",
     ),
     pytest.param(
-        gw("reference-to-video", prompt="p", media=[{"type": "reference_video", "url": VID, "reference_voice": WAV}]),
+        gw(
+            "reference-to-video",
+            prompt="Video 1",
+            media=[{"type": "reference_video", "url": VID, "reference_voice": WAV}],
+        ),
         id="r2v-voice",
     ),
     pytest.param(gw("video-edit", media=media("video"), duration=0), id="edit-keep-length"),

@@ -27,6 +27,7 @@ from playground.media.samples import make_image
 from playground.sandbox import serve_in_thread, standalone_app
 from playground.sandbox.records import FILE_NAME
 from tests.fixtures_sandbox import (
+    MovableClock,
     auth,
     dashscope_headers,
     download,
@@ -35,6 +36,7 @@ from tests.fixtures_sandbox import (
     wait_dashscope,
     wait_gateway,
 )
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 CREATE = "/api/v1/services/aigc/video-generation/video-synthesis"
@@ -161,24 +163,26 @@ def test_finished_and_queued_tasks_survive_restarts(client: httpx.Client, tmp_pa
 
 def test_expired_tasks_leave_the_disk_too(client: httpx.Client, tmp_path: Path) -> None:
     # Tasks that fail (no render needed) expire like any other finished task.
+    # The TTL runs out on the sandbox's clock, moved forward: no waiting for it.
     data_dir = tmp_path / "data"
-    with sandbox_on(data_dir, delay_scale=0.0, ttl_s=1.0, sweep_interval_s=0.1) as base:
+    clock = MovableClock()
+    with sandbox_on(data_dir, delay_scale=0.0, ttl_s=60.0, sweep_interval_s=0.1, clock=clock) as base:
         task_id = submit_dashscope(client, base, t2v_dashscope("short-lived"), "task_failed")
         assert wait_dashscope(client, base, task_id)["output"]["task_status"] == "FAILED"
         assert task_id in stored_ids(data_dir)
-        while read_dashscope(client, base, task_id)["task_status"] != "UNKNOWN":
-            time.sleep(0.1)
-        while task_id in stored_ids(data_dir):  # the sweep deletes the record right after
-            time.sleep(0.1)
+        clock.advance(61.0)
+        wait_until(lambda: read_dashscope(client, base, task_id)["task_status"] == "UNKNOWN",
+                   "the expired task to read UNKNOWN", timeout_s=10)
+        # The sweep deletes the record right after.
+        wait_until(lambda: task_id not in stored_ids(data_dir), "the sweep to delete its record", timeout_s=10)
 
     # A record whose TTL ran out while no sandbox was running is dropped at the next start.
-    with sandbox_on(data_dir, delay_scale=0.0) as base:
+    with sandbox_on(data_dir, delay_scale=0.0, ttl_s=60.0) as base:
         kept = submit_dashscope(client, base, t2v_dashscope("kept"), "task_failed")
         assert wait_dashscope(client, base, kept)["output"]["task_status"] == "FAILED"
-    ended = time.time()
-    while time.time() - ended <= 0.5:
-        time.sleep(0.1)
-    with sandbox_on(data_dir, delay_scale=0.0, ttl_s=0.5) as base:
+    later = MovableClock()
+    later.advance(61.0)  # the next start comes after the TTL
+    with sandbox_on(data_dir, delay_scale=0.0, ttl_s=60.0, clock=later) as base:
         assert read_dashscope(client, base, kept)["task_status"] == "UNKNOWN"
     assert stored_ids(data_dir) == set()
 

@@ -19,14 +19,12 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import stamina
 from pydantic import SecretStr
 
 from playground.client.api import VideoClient
@@ -46,6 +44,9 @@ from playground.client.runner import RunOptions, provider_for, recover, run
 from playground.media.samples import make_image
 from playground.settings import Settings
 from tests.fixtures_client import FAST, collect
+from tests.fixtures_servers import socket_server
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 KEY = "sk-test-security-0123456789"
 SECRET = "INTERNAL-ONLY-7f3a9c"  # what an internal service holds; must never reach the caller
@@ -96,32 +97,9 @@ def _serve_one(conn: socket.socket, box: Listener) -> None:
 @contextlib.contextmanager
 def listener(respond: Callable[[str, str], Answer]) -> Iterator[Listener]:
     box = Listener(respond)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    sock.settimeout(0.1)
-    box.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with contextlib.suppress(OSError, ValueError):
-                _serve_one(conn, box)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
+    with socket_server(lambda conn: _serve_one(conn, box)) as url:
+        box.url = url
         yield box
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        sock.close()
 
 
 def internal_service(_method: str, _path: str) -> Answer:
@@ -156,17 +134,6 @@ NO_PRIVATE = HostPolicy(allowed_hosts=None, allow_private=False)
 
 def only(*hosts: str) -> HostPolicy:
     return HostPolicy.strict(hosts)
-
-
-@pytest.fixture(autouse=True)
-def no_backoff() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.db")
 
 
 # -- 1. host policy: base URLs ----------------------------------------------------------------

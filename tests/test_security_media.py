@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFile
 
-from playground.client.files import LocalFile, check_files
+from playground.client.attach import check_files
+from playground.client.files import LocalFile
 from playground.core.profile import load_profile
 from playground.media.probe import MAX_IMAGE_PIXELS, MediaError, probe
 from playground.media.samples import make_image

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
+import time
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import httpx
@@ -20,7 +20,8 @@ import pytest
 from gradio_client import Client
 
 from playground.core.signing import BROWSER_COOKIE
-from tests.fixtures_app import RunningApp, free_port, start_app, stop_app
+from tests.fixtures_app import RunningApp, gradio_client, start_app, stop_app
+from tests.fixtures_servers import http_server
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +44,7 @@ def browser_cookie(url: str) -> str:
 
 
 def as_browser(url: str, cookie: str, **kwargs: Any) -> Client:
-    return Client(url + "/", verbose=False, download_files=False,
-                  headers={"Cookie": f"{BROWSER_COOKIE}={cookie}"}, **kwargs)
+    return gradio_client(url, headers={"Cookie": f"{BROWSER_COOKIE}={cookie}"}, **kwargs)
 
 
 T2V = ["a lighthouse at dusk", None, 2, "720P", "16:9", 1, True, True, False, ""]
@@ -92,11 +92,8 @@ def listener() -> Iterator[tuple[str, list[str]]]:
     """A server of the attacker's on a free loopback port, recording every request."""
     seen: ClassVar[list[str]] = []
     handler = type("Recorder", (_Listener,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/v1", seen
-    server.shutdown()
+    with http_server(handler) as root:
+        yield f"{root}/api/v1", seen
 
 
 # -- 1. the data directory is not downloadable ----------------------------------------------
@@ -284,7 +281,7 @@ def test_mounted_sandbox_takes_only_issued_keys_behind_a_login(locked_app: Runni
         answer = httpx.get(f"{locked_app.url}/sandbox/api/v1/tasks", headers={"Authorization": f"Bearer {key}"})
         assert answer.status_code == 401, (key, answer.status_code)
     # The playground's own runs still work: it sends keys it issued.
-    client = Client(locked_app.url + "/", auth=("demo", "s3cret-pass"), verbose=False, download_files=False)
+    client = gradio_client(locked_app.url, auth=("demo", "s3cret-pass"))
     status, *_ = run_t2v(client)
     client.close()
     assert 'data-state="succeeded"' in status, status
@@ -347,3 +344,27 @@ def test_huge_picture_is_refused_from_its_header(app: RunningApp, tmp_path: Any)
     client.close()
     assert url == ""
     assert httpx.get(app.url + "/healthz").status_code == 200
+
+
+# -- recover: a command-line run is adopted by the first browser that recovers it, and only that one
+
+
+def test_recover_adopts_an_unowned_cli_run_once(app: RunningApp) -> None:
+    from playground.client import Ledger, RunRecord, ledger_path
+
+    now = time.time()
+    ledger = Ledger(ledger_path(app.data_dir))
+    ledger.create(RunRecord(run_id="run-cli-adopt", created_at=now, updated_at=now, provider="sandbox",
+                            wire="dashscope", base_url=app.url + "/sandbox", state="succeeded",
+                            task_id="cli-task-0001", finished=1,
+                            request_json=json.dumps({"mode": "text-to-video", "prompt": "from the CLI"})))
+    first = as_browser(app.url, browser_cookie(app.url))
+    status, _, _ = first.predict("sandbox", "dashscope", "", "none", "cli-task-0001", api_name="/recover_task")
+    assert "already ended" in status
+    table, _ = first.predict("all", "all", api_name="/history")
+    first.close()
+    assert any(row[-1] == "run-cli-adopt" for row in table["data"])
+    second = as_browser(app.url, browser_cookie(app.url))
+    with pytest.raises(Exception, match="no task"):
+        second.predict("sandbox", "dashscope", "", "none", "cli-task-0001", api_name="/recover_task")
+    second.close()

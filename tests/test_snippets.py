@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from playground.core.snippets import (
 )
 from playground.core.wire import WireFormat, parse
 from playground.media.probe import probe
+from tests.fixtures_servers import http_server
 
 CANARY = "sk-canary-7f3a9c"
 FORMATS: tuple[WireFormat, ...] = ("dashscope", "gateway")
@@ -236,14 +237,9 @@ def serve_stub() -> Iterator[Stub]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.root = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with http_server(Handler) as root:
+        state.root = root
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- every run, started at once --------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,12 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from playground.media.samples import make_audio, make_image, make_video
-from tests.fixtures_app import RunningApp
 
 pytestmark = pytest.mark.slow
 
 CONNECTION = ["sandbox", "dashscope", "", "none"]
 COMMON = [None, 5, "720P"]  # negative prompt, duration, resolution
 SWITCHES = [42, True, True, False]  # seed, random seed, prompt extend, watermark
-
-
-@pytest.fixture(scope="module")
-def client(playground_app: RunningApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    c = Client(playground_app.url + "/", verbose=False, download_files=str(tmp_path_factory.mktemp("dl")))
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +29,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def test_every_endpoint_is_named(client: Client) -> None:
+def test_every_endpoint_is_named(ui_client: Client) -> None:
     """The README's endpoint list is what the server offers."""
-    names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    names = set(ui_client.view_api(return_format="dict", print_info=False)["named_endpoints"])
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
     for name in names - {"/new_session"}:
         assert f"`{name}`" in readme, f"{name} is not documented in the README"
@@ -53,7 +44,7 @@ def test_every_endpoint_is_named(client: Client) -> None:
         ("/preview_image_to_video", ["p", *COMMON, *SWITCHES, "https://e.com/f.png", "", "", ""], "wan2.7-i2v"),
         (
             "/preview_reference_to_video",
-            ["p", *COMMON, "1:1", *SWITCHES, "https://e.com/r.png", "", "", ""],
+            ["Image 1", *COMMON, "1:1", *SWITCHES, "https://e.com/r.png", "", "", ""],  # names its reference
             "wan2.7-r2v",
         ),
         (
@@ -63,16 +54,16 @@ def test_every_endpoint_is_named(client: Client) -> None:
         ),
     ],
 )
-def test_preview_endpoints(client: Client, api: str, args: list[Any], model: str) -> None:
+def test_preview_endpoints(ui_client: Client, api: str, args: list[Any], model: str) -> None:
     """Preview returns the exact DashScope body and a valid verdict for a valid form."""
-    body, verdict, counter = client.predict("sandbox", "dashscope", *args, api_name=api)
+    body, verdict, counter = ui_client.predict("sandbox", "dashscope", *args, api_name=api)
     assert json.loads(body)["model"] == model
     assert "Valid request" in verdict
-    assert "1 / 5000" in counter
+    assert f"{len(args[0])} / 5000" in counter
 
 
-def test_preview_in_gateway_format(client: Client) -> None:
-    body, _, _ = client.predict(
+def test_preview_in_gateway_format(ui_client: Client) -> None:
+    body, _, _ = ui_client.predict(
         "sandbox", "gateway", "p", *COMMON, "16:9", *SWITCHES, "", api_name="/preview_text_to_video"
     )
     assert json.loads(body) == {
@@ -105,59 +96,59 @@ ATTACH = [
 
 
 @pytest.mark.parametrize(("api", "kind"), ATTACH)
-def test_attach_endpoints_store_the_file(client: Client, media: dict[str, Path], api: str, kind: str) -> None:
+def test_attach_endpoints_store_the_file(ui_client: Client, media: dict[str, Path], api: str, kind: str) -> None:
     """An attached file is probed, stored in the sandbox, and its URL comes back."""
     upload = handle_file(str(media[kind]))
     files = [upload] if "reference_images" in api or "reference_videos" in api else upload
-    url, cleared = client.predict(files, "", *CONNECTION, api_name=api)
+    url, cleared = ui_client.predict(files, "", *CONNECTION, api_name=api)
     assert url.startswith("http://127.0.0.1:") and "/sandbox/files/" in url
     assert cleared is None
 
 
-def test_attach_refuses_a_file_that_lies(client: Client, tmp_path: Path) -> None:
+def test_attach_refuses_a_file_that_lies(ui_client: Client, tmp_path: Path) -> None:
     """Text named .png is probed, found out and not attached; the URL box keeps its value."""
     liar = tmp_path / "liar.png"
     liar.write_text("this is not a picture")
-    url, _ = client.predict(
+    url, _ = ui_client.predict(
         handle_file(str(liar)), "https://kept.example/a.png", *CONNECTION, api_name="/attach_image_to_video_first_frame"
     )
     assert url == "https://kept.example/a.png"
 
 
-def test_attach_refuses_the_wrong_type(client: Client, media: dict[str, Path]) -> None:
+def test_attach_refuses_the_wrong_type(ui_client: Client, media: dict[str, Path]) -> None:
     """An audio file offered as a first frame is refused before the handler runs."""
     with pytest.raises(AppError, match="Invalid file type"):
-        client.predict(handle_file(str(media["audio"])), "", *CONNECTION, api_name="/attach_image_to_video_first_frame")
+        ui_client.predict(handle_file(str(media["audio"])), "", *CONNECTION,
+                          api_name="/attach_image_to_video_first_frame")
 
 
-def test_duration_range_follows_reference_video(client: Client) -> None:
-    update = client.predict("https://e.com/v.mp4", 12, api_name="/duration_range_reference_to_video")
+def test_duration_range_follows_reference_video(ui_client: Client) -> None:
+    update = ui_client.predict("https://e.com/v.mp4", 12, api_name="/duration_range_reference_to_video")
     assert update["maximum"] == 10 and update["value"] == 5
-    update = client.predict("", 8, api_name="/duration_range_reference_to_video")
+    update = ui_client.predict("", 8, api_name="/duration_range_reference_to_video")
     assert update["maximum"] == 15 and update["value"] == 8
 
 
-def test_key_and_provider_endpoints_never_echo_the_key(client: Client) -> None:
+def test_key_and_provider_endpoints_never_echo_the_key(ui_client: Client) -> None:
     """Setting a key answers with a note that does not contain any of it."""
-    note = client.predict("sk-canary-0123456789", "dashscope", api_name="/set_api_key")
+    note = ui_client.predict("sk-canary-0123456789", "dashscope", api_name="/set_api_key")
     assert "canary" not in note and "0123456789" not in note and "browser tab" in note
-    wire, note = client.predict("gateway", api_name="/set_provider")
+    wire, note = ui_client.predict("gateway", api_name="/set_provider")
     assert wire["value"] == "gateway" and "canary" not in note
 
 
-def _send(client: Client, api: str, args: list[Any]) -> tuple[Any, ...]:
-    result: tuple[Any, ...] = client.predict(*CONNECTION, *args, api_name=api)
+def _send(ui_client: Client, api: str, args: list[Any]) -> tuple[Any, ...]:
+    result: tuple[Any, ...] = ui_client.predict(*CONNECTION, *args, api_name=api)
     return result
 
 
-def test_send_endpoints_run_each_mode(client: Client, media: dict[str, Path]) -> None:
+def test_send_endpoints_run_each_mode(ui_client: Client, media: dict[str, Path]) -> None:
     """Each mode's send runs to a downloaded video through the API alone."""
-    (image,) = client.predict(
+    (image,) = ui_client.predict(
         [handle_file(str(media["image"]))], "", *CONNECTION, api_name="/attach_reference_to_video_reference_images"
     )[:1]
-    (video,) = client.predict(handle_file(str(media["video"])), "", *CONNECTION, api_name="/attach_video_edit_video")[
-        :1
-    ]
+    (video,) = ui_client.predict(handle_file(str(media["video"])), "", *CONNECTION,
+                                 api_name="/attach_video_edit_video")[:1]
     runs = {
         "/send_text_to_video": ["A city", *COMMON, "16:9", *SWITCHES, ""],
         "/send_image_to_video": ["", *COMMON, *SWITCHES, image, "", "", ""],
@@ -165,37 +156,37 @@ def test_send_endpoints_run_each_mode(client: Client, media: dict[str, Path]) ->
         "/send_video_edit": ["snow", None, 0, "720P", "keep source", *SWITCHES, "auto", video, ""],
     }
     for api, args in runs.items():
-        status, guidance, video_out, measured, response = _send(client, api, args)
+        status, guidance, video_out, measured, response = _send(ui_client, api, args)
         assert 'data-state="succeeded"' in status, (api, status, guidance)
         assert Path(video_out["video"] if isinstance(video_out, dict) and "video" in video_out else video_out).exists()
         assert "Measured output" in measured and json.loads(response)
 
 
-def test_invalid_form_is_not_sent(client: Client) -> None:
+def test_invalid_form_is_not_sent(ui_client: Client) -> None:
     """Send with a broken form: the guidance lists the field, nothing reaches the provider."""
     status, guidance, video, _, _ = _send(
-        client, "/send_reference_to_video", ["", *COMMON, "16:9", *SWITCHES, "", "", "", ""]
+        ui_client, "/send_reference_to_video", ["", *COMMON, "16:9", *SWITCHES, "", "", "", ""]
     )
     assert 'data-state="invalid"' in status and video is None
     assert "input.prompt" in guidance and "input.media" in guidance
 
 
-def test_cancel_endpoints_answer(client: Client) -> None:
+def test_cancel_endpoints_answer(ui_client: Client) -> None:
     """Cancel with nothing running is harmless."""
     for mode in ("text_to_video", "image_to_video", "reference_to_video", "video_edit"):
-        assert client.predict(api_name=f"/cancel_{mode}") in (None, ())
+        assert ui_client.predict(api_name=f"/cancel_{mode}") in (None, ())
 
 
 @pytest.mark.parametrize("mode", ["text_to_video", "image_to_video", "reference_to_video", "video_edit"])
-def test_every_example_loads_and_validates(client: Client, mode: str) -> None:
+def test_every_example_loads_and_validates(ui_client: Client, mode: str) -> None:
     """Each example fills the form (its sample media attached) with a request the preview calls valid."""
     from playground.core.profile import MODES
     from playground.ui.examples import labels
 
     full = next(m for m in MODES if m.replace("-", "_") == mode)
     for label in labels(full):
-        values = client.predict(label, *CONNECTION, api_name=f"/example_{mode}")
-        body, verdict, _ = client.predict("sandbox", "dashscope", *values, api_name=f"/preview_{mode}")
+        values = ui_client.predict(label, *CONNECTION, api_name=f"/example_{mode}")
+        body, verdict, _ = ui_client.predict("sandbox", "dashscope", *values, api_name=f"/preview_{mode}")
         assert "Valid request" in verdict, (label, verdict)
         assert json.loads(body)["model"].startswith("wan2.7-")
     first = labels("text-to-video")[0]

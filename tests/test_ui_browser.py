@@ -1,12 +1,14 @@
 """The playground as its users meet it: `python app.py` driven by a real headless Chromium.
 
 Each test fills a tab, watches the request preview change, sends, follows the task status and
-checks the video that plays in the page. Screenshots for the README are written to
-docs/screenshots/ by the per-mode tests.
+checks the video that plays in the page. The per-mode tests write the README's screenshots to
+docs/screenshots/ only when asked (``PLAYGROUND_SCREENSHOTS=1``), so a test run leaves the tree
+clean.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,9 @@ def check_video(scope: Any, size: tuple[int, int]) -> None:
 
 
 def shoot(page: Any, name: str) -> None:
+    """Refresh a README screenshot, when PLAYGROUND_SCREENSHOTS=1 asks for it."""
+    if os.environ.get("PLAYGROUND_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 

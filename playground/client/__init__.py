@@ -1,10 +1,107 @@
-"""The only package that talks HTTP to providers.
+"""The only package that talks HTTP to providers; other packages use it through this facade.
+
+``from playground.client import ...`` is the only way the UI and the server reach the client
+(``tests/test_layering.py`` holds them to it), so the names below are its public API and the
+modules behind them can move without touching their callers.
 
 * ``runner``: runs end to end (validate, upload, submit, poll, download, probe) as events;
-  the API the CLI and the UI drive.
-* ``api``: ``VideoClient``, one httpx.AsyncClient per provider, retries read from the guidance table.
-* ``errors``: the error tree, rooted at ``PlaygroundError``.
-* ``ledger``: the SQLite run ledger that lets runs survive crashes and refreshes.
-* ``providers``: ``ProviderConfig`` and the readers of each wire format's answers.
-* ``cli``: ``python -m playground submit``.
+  the API the CLI and the UI drive (:func:`run`, :func:`resume`, :func:`recover`, :func:`cancel`).
+* ``board``: :class:`RunBoard`, the runs a server drives in the background for browser tabs.
+* ``api``: :class:`VideoClient`, one httpx.AsyncClient per provider, retries read from the guidance table.
+* ``errors``: the error tree, rooted at :class:`PlaygroundError`.
+* ``ledger``: the SQLite run ledger that lets runs survive crashes and refreshes; it lives at
+  :func:`ledger_path` and is opened with :func:`open_ledger` (``ledger_location``).
+* ``providers``: :class:`ProviderConfig` and the readers of each wire format's answers.
+* ``hosts``: :class:`HostPolicy`, where a server may send requests.
+* ``bundle``: :func:`write_bundle`, a run's reproduction bundle.
+* ``attach``: :func:`attach_file`, probe, check and upload one local file for a model; the
+  :class:`UploadBook` of what each oss:// upload is bound to (model, account, 48 h).
+* ``cli``: ``python -m playground submit`` (not re-exported: the top-level CLI loads it).
 """
+
+from playground.client.api import RetryNote, VideoClient
+from playground.client.attach import Attached, Upload, UploadBook, attach_file
+from playground.client.board import RunBoard
+from playground.client.bundle import write_bundle
+from playground.client.errors import (
+    ApiRefused,
+    AuthRefused,
+    DeadlinePassed,
+    DownloadFailed,
+    HostRefused,
+    InvalidRequest,
+    LocalFileNeedsUrl,
+    LocalFileRefused,
+    LocalFileWrongRegion,
+    OutcomeUnknown,
+    PlaygroundError,
+    RateLimited,
+    ResultExpired,
+    RunCrashed,
+    ServerFailed,
+    TaskFailed,
+    TransportFailed,
+    UploadFailed,
+    WrongEndpoint,
+)
+from playground.client.hosts import PERMISSIVE, HostPolicy, server_policy
+from playground.client.ledger import Ledger, LedgerEvent, RunRecord
+from playground.client.ledger_location import LEDGER_FILE, LEGACY_LEDGER_FILE, ledger_path, open_ledger
+from playground.client.providers import ProviderConfig, provider_from_settings
+from playground.client.run_state import FINAL_STATES, RESUMABLE_STATES, RunEvent, RunOptions
+from playground.client.runner import cancel, provider_for, recover, resume, run, unfinished
+from playground.core.run_states import RunState, label_of
+
+__all__ = [
+    "FINAL_STATES",
+    "LEDGER_FILE",
+    "LEGACY_LEDGER_FILE",
+    "PERMISSIVE",
+    "RESUMABLE_STATES",
+    "ApiRefused",
+    "Attached",
+    "AuthRefused",
+    "DeadlinePassed",
+    "DownloadFailed",
+    "HostPolicy",
+    "HostRefused",
+    "InvalidRequest",
+    "Ledger",
+    "LedgerEvent",
+    "LocalFileNeedsUrl",
+    "LocalFileRefused",
+    "LocalFileWrongRegion",
+    "OutcomeUnknown",
+    "PlaygroundError",
+    "ProviderConfig",
+    "RateLimited",
+    "ResultExpired",
+    "RetryNote",
+    "RunBoard",
+    "RunCrashed",
+    "RunEvent",
+    "RunOptions",
+    "RunRecord",
+    "RunState",
+    "ServerFailed",
+    "TaskFailed",
+    "TransportFailed",
+    "Upload",
+    "UploadBook",
+    "UploadFailed",
+    "VideoClient",
+    "WrongEndpoint",
+    "attach_file",
+    "cancel",
+    "label_of",
+    "ledger_path",
+    "open_ledger",
+    "provider_for",
+    "provider_from_settings",
+    "recover",
+    "resume",
+    "run",
+    "server_policy",
+    "unfinished",
+    "write_bundle",
+]

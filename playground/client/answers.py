@@ -19,6 +19,12 @@ from typing import Any
 import httpx
 
 from playground.client.errors import scrub
+from playground.core.contract import (
+    POLL_AFTER_MS_HEADERS,
+    REQUEST_ID_HEADERS,
+    RETRY_AFTER_HEADER,
+    RETRY_AFTER_MS_HEADER,
+)
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ def where_of(exc: httpx.HTTPError) -> str:
 
 
 def header_request_id(response: httpx.Response) -> str | None:
-    for name in ("x-request-id", "x-dashscope-request-id", "x-acs-request-id", "request-id", "x-oss-request-id"):
+    for name in REQUEST_ID_HEADERS:
         if name in response.headers:
             return response.headers[name]
     return None
@@ -141,20 +147,20 @@ def seconds_header(value: str | None) -> float | None:
 
 
 def retry_after_of(response: httpx.Response) -> float | None:
-    ms = response.headers.get("retry-after-ms")
+    ms = response.headers.get(RETRY_AFTER_MS_HEADER)
     if ms is not None:
         value = seconds_header(ms)
         return value / 1000 if value is not None else None
-    return seconds_header(response.headers.get("retry-after"))
+    return seconds_header(response.headers.get(RETRY_AFTER_HEADER))
 
 
 def poll_after_of(response: httpx.Response) -> float | None:
-    for name in ("openai-poll-after-ms", "x-sandbox-poll-after-ms", "x-poll-after-ms", "poll-after-ms"):
+    for name in POLL_AFTER_MS_HEADERS:
         value = seconds_header(response.headers.get(name))
         if value is not None:
             return value / 1000
     # On a status answer (not an error), Retry-After means "ask again then".
-    return seconds_header(response.headers.get("retry-after"))
+    return seconds_header(response.headers.get(RETRY_AFTER_HEADER))
 
 
 def task_list(answer: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -59,13 +59,13 @@ from playground.client.errors import (
 )
 from playground.client.hosts import HostPolicy, Resolver, check_target, system_resolve
 from playground.client.providers import (
-    SCENARIO_HEADER,
     ProviderConfig,
     TaskView,
     created_task,
     looks_like_chat,
     read_task,
 )
+from playground.core import contract
 from playground.core.guidance import Entry, Guidance, TransportKind, load_guidance
 
 Op = Literal["create", "read", "upload", "download"]
@@ -123,8 +123,14 @@ class StatusRead:
 @dataclass
 class _Tries:
     op: Op
+    # Which request this is, for people ("create", "status", "task list", ...): an answer that
+    # cannot be read is reported as the answer to this request.
+    request: str = ""
     attempts: int = 0
     waits: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.request = self.request or self.op
 
 
 class VideoClient:
@@ -174,11 +180,9 @@ class VideoClient:
 
     async def submit(self, body: Mapping[str, Any], *, oss_resolve: bool = False) -> Submitted:
         """Create a task; retried only when no task can have been started."""
-        headers = self._api_headers()
-        if self.provider.wire == "dashscope":
-            headers["X-DashScope-Async"] = "enable"
-            if oss_resolve:
-                headers["X-DashScope-OssResourceResolve"] = "enable"
+        headers = {**self._api_headers(), **contract.CREATE_HEADERS[self.provider.wire]}
+        if self.provider.wire == "dashscope" and oss_resolve:
+            headers[contract.OSS_RESOLVE_HEADER] = contract.ENABLE
         payload = json.dumps(body, ensure_ascii=False).encode()
         headers["Content-Type"] = "application/json"
         tries = _Tries("create")
@@ -197,24 +201,26 @@ class VideoClient:
             raise OutcomeUnknown(
                 f"the create answer names no task id: {describe_body(response, 'JSON without a task id')}",
                 guidance=entry, attempts=tries.attempts, lookup="The answer could not be read, so the task may exist.",
+                request=tries.request,
             )
         return Submitted(found[0], found[1], request_id_of(answer, response), tries.attempts, answer)
 
     async def status(self, task_id: str) -> StatusRead:
         """Read a task's status once (with the table's retries for transient failures)."""
-        tries = _Tries("read")
+        tries = _Tries("read", "status")
         response = await self._send(
             tries, lambda: self._http.build_request("GET", self.provider.task_url(task_id), headers=self._api_headers())
         )
         answer = self._json_or_refuse(response, tries)
         task = read_task(self.provider.wire, answer, task_id)
         if task is None:
-            raise self._refused_with("unexpected_response", response, tries, "the answer is not a task status")
+            raise self._refused_with("unexpected_response", response, tries,
+                                     f"the {tries.request} answer is not a task status")
         return StatusRead(task, answer, poll_after_of(response), request_id_of(answer, response))
 
     async def cancel(self, task_id: str) -> bool:
         """Ask the provider to cancel; False when it cannot (not queued, or no cancel route)."""
-        tries = _Tries("read")
+        tries = _Tries("read", "cancel")
         try:
             url = self.provider.cancel_url(task_id)
             await self._send(tries, lambda: self._http.build_request("POST", url, headers=self._api_headers()))
@@ -224,7 +230,8 @@ class VideoClient:
 
     async def list_tasks(self, *, start: datetime, end: datetime, model: str | None) -> list[dict[str, Any]]:
         """DashScope's task list for a time window (used to find a task whose create was lost)."""
-        if self.provider.wire != "dashscope":
+        path = contract.ENDPOINTS[self.provider.wire].task_list
+        if path is None:  # only DashScope lists tasks
             return []
         params = {
             "start_time": start.astimezone(_BEIJING).strftime("%Y%m%d%H%M%S"),
@@ -234,8 +241,8 @@ class VideoClient:
         }
         if model:
             params["model_name"] = model
-        tries = _Tries("read")
-        url = f"{self.provider.api_base}/tasks"
+        tries = _Tries("read", "task list")
+        url = self.provider.api_base + path
         response = await self._send(
             tries, lambda: self._http.build_request("GET", url, params=params, headers=self._api_headers())
         )
@@ -277,12 +284,12 @@ class VideoClient:
     def _auth(self) -> dict[str, str]:
         if self.provider.api_key is None:
             return {}
-        return {"Authorization": f"Bearer {self.provider.api_key.get_secret_value()}"}
+        return {contract.AUTHORIZATION: contract.bearer(self.provider.api_key.get_secret_value())}
 
     def _api_headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", **self._auth()}
         if self.provider.scenario:
-            headers[SCENARIO_HEADER] = self.provider.scenario
+            headers[contract.SCENARIO_HEADER] = self.provider.scenario
         return headers
 
     async def _allowed(self, url: httpx.URL | str, field: str) -> None:
@@ -367,7 +374,7 @@ class VideoClient:
         return cls(
             status=status, code=body.code, message=body.message, request_id=body.request_id,
             provider=self.provider.kind, guidance=entry, retry_after_s=retry_after, attempts=tries.attempts,
-            waits=waits_text(tries.waits),
+            waits=waits_text(tries.waits), request=tries.request,
         )
 
     def _refused_with(self, entry_id: str, response: httpx.Response, tries: _Tries, message: str) -> ApiRefused:
@@ -382,6 +389,8 @@ class VideoClient:
         if isinstance(data, dict):
             return data
         body = read_error(response, self._secrets)
+        # Said in the message itself: which request's answer could not be read (create or status).
+        body = replace(body, message=f"the {tries.request} answer could not be read: {body.message}")
         refusal = self._refused(self._guidance.entry("unexpected_response"), response.status_code, body, tries)
         if tries.op == "create":
             raise self._outcome_unknown(refusal, tries)
@@ -397,7 +406,7 @@ class VideoClient:
     # -- files -------------------------------------------------------------------------------
 
     async def _upload_to_sandbox(self, path: Path) -> str:
-        url = self.provider.base_url.rstrip("/") + "/v1/files"
+        url = self.provider.base_url.rstrip("/") + contract.SANDBOX_UPLOAD_PATH
         content = await asyncio.to_thread(path.read_bytes)  # within the media limits, checked beforehand
         tries = _Tries("upload")
         response = await self._send(
@@ -414,11 +423,12 @@ class VideoClient:
 
     async def _upload_temporary(self, path: Path, model: str) -> str:
         """DashScope's temporary upload, as the official SDK does it: a policy, then a form post."""
-        tries = _Tries("read")
+        tries = _Tries("read", "upload policy")
         response = await self._send(
             tries,
             lambda: self._http.build_request(
-                "GET", f"{self.provider.api_base}/uploads", params={"action": "getPolicy", "model": model},
+                "GET", self.provider.api_base + contract.ENDPOINTS[self.provider.wire].files,
+                params={"action": contract.UPLOAD_POLICY_ACTION, "model": model},
                 headers=self._api_headers(),
             ),
         )
@@ -447,7 +457,7 @@ class VideoClient:
             ),
             field=_UPLOAD_HOST,
         )
-        return f"oss://{key}"
+        return contract.OSS_SCHEME + key
 
     async def _download_once(self, url: str, dest: Path, max_bytes: int, tries: _Tries, check: Check | None) -> int:
         # The provider's answer chose this URL: it must be the provider's own host or public.

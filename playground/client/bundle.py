@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from playground.client.errors import scrub
 from playground.client.providers import ProviderConfig
-from playground.core import snippets
+from playground.core import contract, snippets
 from playground.core.wire import WireFormat
 
 SNIPPET_NAMES = {
@@ -42,7 +42,7 @@ SNIPPET_NAMES = {
 }
 # Where the scripts point when the record names no usable base URL.
 _FALLBACK_BASE: dict[WireFormat, str] = {
-    "dashscope": "https://dashscope-intl.aliyuncs.com/api/v1",
+    "dashscope": contract.DASHSCOPE_BASE_URLS["singapore"],
     "gateway": "https://your-gateway.example.com/v1",
 }
 _README = """\

@@ -10,7 +10,12 @@
 
 Each status change is printed on its own line; a failure prints its guidance; success prints
 the video's path last. With the sandbox provider and no base URL, an embedded sandbox is
-started for the duration of the command (so the command waits for the result).
+started for the duration of the command (so the command waits for the result); the top-level
+CLI (``playground/cli.py``) supplies it, as the client does not import the sandbox.
+
+Runs go into the data directory's one ledger (:func:`~playground.client.ledger_location.ledger_path`),
+the same the UI and the server use: ``--resume`` and ``--recover`` see runs started in the
+browser, and History sees runs started here.
 
 Exit codes:
 
@@ -20,7 +25,8 @@ Exit codes:
 2    usage error (bad flags)
 3    refused by the API (HTTP error: key, payload, rate limit after retries, wrong endpoint)
 4    the task failed: FAILED / UNKNOWN / CANCELED, expired result, or an unplayable download
-5    deadline passed, or a create whose outcome is unknown (nothing was resubmitted)
+5    deadline passed, a create whose outcome is unknown (nothing was resubmitted), or a run the
+     playground crashed on: in each the task may exist; recover it by its id
 6    the provider could not be reached (connection refused, timeouts after retries)
 130  interrupted (Ctrl-C); the remote task is canceled where the provider allows it
 ===  ===========================================================================
@@ -33,7 +39,8 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,11 +48,13 @@ from pydantic import ValidationError
 
 from playground.client.errors import InvalidRequest
 from playground.client.ledger import Ledger
+from playground.client.ledger_location import open_ledger
 from playground.client.providers import ProviderConfig, provider_from_settings
 from playground.client.runner import RunEvent, RunOptions, provider_for, recover, resume, unfinished
 from playground.client.runner import run as start_run
 from playground.core.jsonfile import JsonFileError, read_request_file
 from playground.core.profile import Profile, ProfileError, load_profile
+from playground.core.run_states import RunState
 from playground.core.wire import FORMATS
 from playground.settings import PROVIDERS, Settings
 
@@ -57,20 +66,26 @@ EXIT_TASK_FAILED = 4
 EXIT_DEADLINE = 5
 EXIT_UNREACHABLE = 6
 EXIT_INTERRUPTED = 130
+# Every other state (the in-progress ones, which a stream never ends on) exits 3.
 _EXIT_FOR_STATE = {
-    "succeeded": EXIT_OK, "queued": EXIT_OK, "running": EXIT_OK,
-    "invalid": EXIT_INVALID, "refused": EXIT_REFUSED,
-    "failed": EXIT_TASK_FAILED, "canceled": EXIT_TASK_FAILED, "unknown": EXIT_TASK_FAILED,
-    "expired": EXIT_TASK_FAILED, "download_failed": EXIT_TASK_FAILED,
-    "deadline": EXIT_DEADLINE, "outcome_unknown": EXIT_DEADLINE,
-    "unreachable": EXIT_UNREACHABLE, "stalled": EXIT_UNREACHABLE,
+    RunState.SUCCEEDED: EXIT_OK, RunState.QUEUED: EXIT_OK, RunState.RUNNING: EXIT_OK,
+    RunState.INVALID: EXIT_INVALID, RunState.REFUSED: EXIT_REFUSED,
+    RunState.FAILED: EXIT_TASK_FAILED, RunState.CANCELED: EXIT_TASK_FAILED, RunState.UNKNOWN: EXIT_TASK_FAILED,
+    RunState.EXPIRED: EXIT_TASK_FAILED, RunState.DOWNLOAD_FAILED: EXIT_TASK_FAILED,
+    RunState.DEADLINE: EXIT_DEADLINE, RunState.OUTCOME_UNKNOWN: EXIT_DEADLINE, RunState.CRASHED: EXIT_DEADLINE,
+    RunState.UNREACHABLE: EXIT_UNREACHABLE, RunState.STALLED: EXIT_UNREACHABLE,
 }
+# Starts a sandbox for as long as the command runs; yields its API base URL (``.../sandbox``).
+EmbeddedSandbox = Callable[[Settings], AbstractContextManager[str]]
+_EACH_LINE = (RunState.VALIDATING, RunState.UPLOADING)
+_WAITING = (RunState.QUEUED, RunState.RUNNING)
 SCENARIOS = ("rate_limit", "server_error", "invalid_key", "task_failed", "slow", "wrong_endpoint", "expired")
 
 
 def exit_code(state: str) -> int:
     """The process exit code for a run's last state."""
-    return _EXIT_FOR_STATE.get(state, EXIT_REFUSED)
+    known = RunState.parse(state)
+    return _EXIT_FOR_STATE.get(known, EXIT_REFUSED) if known is not None else EXIT_REFUSED
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -78,7 +93,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = (
         "exit codes: 0 success, 1 invalid request, 2 usage error, 3 refused by the API, 4 task failed,\n"
-        "5 deadline passed or outcome unknown, 6 provider unreachable, 130 interrupted"
+        "5 deadline passed, outcome unknown or the run crashed, 6 provider unreachable, 130 interrupted"
     )
     parser.add_argument("file", nargs="?", help="a JSON request in either wire format ('-' reads stdin)")
     parser.add_argument("--provider", choices=PROVIDERS, help="where to send it (default: sandbox)")
@@ -98,8 +113,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--recover", metavar="TASK_ID", help="follow an existing task by its id")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the subcommand; the exit code."""
+def run(args: argparse.Namespace, *, embedded_sandbox: EmbeddedSandbox | None = None) -> int:
+    """Run the subcommand; the exit code. ``embedded_sandbox`` starts a sandbox when the sandbox
+    provider is chosen without a base URL (without it, such a command is a usage error)."""
     try:
         settings = _settings(args)
         profile = load_profile(args.profile or settings.profile)
@@ -116,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     # already say it, so its records need not reach stderr by default.
     logging.getLogger("stamina").addHandler(logging.NullHandler())
     try:
-        return asyncio.run(_main(args, settings, profile))
+        return asyncio.run(_main(args, settings, profile, embedded_sandbox))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -134,8 +150,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return base.model_copy(update=overrides) if overrides else base
 
 
-async def _main(args: argparse.Namespace, settings: Settings, profile: Profile) -> int:
-    ledger = Ledger(settings.data_dir / "ledger.db")
+async def _main(
+    args: argparse.Namespace, settings: Settings, profile: Profile, embedded_sandbox: EmbeddedSandbox | None
+) -> int:
+    ledger = open_ledger(settings.data_dir)
     out_dir = args.out or settings.data_dir / "runs"
     deadline = args.deadline or settings.run_deadline_s
     # The command runs on its user's own machine: local files may be read, and providers keep
@@ -144,7 +162,7 @@ async def _main(args: argparse.Namespace, settings: Settings, profile: Profile) 
     options = RunOptions(profile=profile)
     if args.resume is not None:
         return await _resume_all(args, settings, ledger, options)
-    with _provider(args, settings) as provider:
+    with _provider(args, settings, embedded_sandbox) as provider:
         if args.recover is not None:
             stream = recover(args.recover, provider, ledger, out_dir, deadline_s=deadline,
                              session_id=args.session, options=options)
@@ -165,18 +183,17 @@ async def _main(args: argparse.Namespace, settings: Settings, profile: Profile) 
 
 
 @contextlib.contextmanager
-def _provider(args: argparse.Namespace, settings: Settings) -> Iterator[ProviderConfig]:
+def _provider(
+    args: argparse.Namespace, settings: Settings, embedded_sandbox: EmbeddedSandbox | None
+) -> Iterator[ProviderConfig]:
     """The provider the flags name, starting an embedded sandbox when none is given."""
     kind = settings.provider
     if kind == "sandbox" and not settings.base_url:
-        # FastAPI and uvicorn load only when a sandbox is embedded.
-        from playground.sandbox.config import SandboxConfig
-        from playground.sandbox.serve import MOUNT, serve_in_thread, standalone_app
-
-        app = standalone_app(SandboxConfig.from_settings(settings))
-        with serve_in_thread(app) as root:
-            print(f"embedded sandbox at {root}{MOUNT}")
-            yield provider_from_settings(settings, kind, base_url=root + MOUNT, wire=args.wire, scenario=args.rehearse)
+        if embedded_sandbox is None:
+            raise SystemExit(_usage("no sandbox to embed here: give the sandbox's --base-url"))
+        with embedded_sandbox(settings) as base_url:
+            print(f"embedded sandbox at {base_url}")
+            yield provider_from_settings(settings, kind, base_url=base_url, wire=args.wire, scenario=args.rehearse)
         return
     try:
         provider = provider_from_settings(settings, kind, wire=args.wire, scenario=args.rehearse)
@@ -220,13 +237,14 @@ async def _print_run(stream: AsyncIterator[RunEvent], *, wait: bool, out: TextIO
     last: RunEvent | None = None
     shown_state: str | None = None
     async for event in stream:
-        if event.state != shown_state or event.retry is not None or event.state in ("validating", "uploading"):
+        # Every validating and uploading line says something new (a warning, a file's name).
+        if event.state != shown_state or event.retry is not None or event.state in _EACH_LINE:
             print(_line(event), file=out, flush=True)
             shown_state = event.state
         last = event
         if event.terminal:
             break
-        if not wait and event.state == "queued" and event.task_id:
+        if not wait and event.state is RunState.QUEUED and event.task_id:
             follow = f"python -m playground submit --resume {event.run_id}"
             print(f"task {event.task_id} is {event.state}; follow it with: {follow}", file=out)
             return EXIT_OK
@@ -240,8 +258,8 @@ async def _print_run(stream: AsyncIterator[RunEvent], *, wait: bool, out: TextIO
 
 
 def _line(event: RunEvent) -> str:
-    progress = f" {event.progress:.0f}%" if event.progress is not None and event.state == "running" else ""
-    task = f" [task {event.task_id}]" if event.task_id and event.state in ("queued", "running") else ""
+    progress = f" {event.progress:.0f}%" if event.progress is not None and event.state is RunState.RUNNING else ""
+    task = f" [task {event.task_id}]" if event.task_id and event.state in _WAITING else ""
     return f"[{event.elapsed_s:7.1f}s] {event.state}{progress}{task}: {event.message}"
 
 

@@ -5,6 +5,7 @@
     PlaygroundError                  every failure the client or the runner reports
     ├── InvalidRequest               the playground's own check refused the request; nothing was sent
     │   ├── LocalFileNeedsUrl        a local file, but the gateway only takes public URLs
+    │   │   └── LocalFileWrongRegion a local file for DashScope outside Beijing (no temporary upload there)
     │   ├── LocalFileRefused         a server path or file:// URL from a caller who may not read server files
     │   └── HostRefused              the host policy refused a URL (base URL, result, upload host); nothing sent
     ├── UploadFailed                 a local file could not be uploaded; nothing was submitted
@@ -18,7 +19,8 @@
     ├── TaskFailed                   the task ran and ended without a video (FAILED, UNKNOWN, CANCELED)
     ├── DownloadFailed               the video could not be fetched, or is not a playable video
     │   └── ResultExpired            the result link expired before the download
-    └── DeadlinePassed               the run's deadline passed (and whether the task was canceled)
+    ├── DeadlinePassed               the run's deadline passed (and whether the task was canceled)
+    └── RunCrashed                   the playground itself raised while driving the run (a bug)
 
 Every error carries the guidance entry that explains it (``exc.guidance``), the facts its
 "what the playground did" sentence needs (``exc.facts``), and how many attempts were made.
@@ -79,6 +81,13 @@ class LocalFileNeedsUrl(InvalidRequest):
     """The request names a local file and the provider only accepts URLs."""
 
     guidance_id = "local_file_needs_url"
+
+
+class LocalFileWrongRegion(LocalFileNeedsUrl):
+    """A local file for DashScope outside China (Beijing), where the temporary upload that would
+    carry it is not offered: only a public URL (or the Beijing region) will do."""
+
+    guidance_id = "local_file_region"
 
 
 class LocalFileRefused(InvalidRequest):
@@ -218,6 +227,20 @@ class DeadlinePassed(PlaygroundError):
         )
         self.waited_s = waited_s
         self.cancelled = cancelled
+        self.task_id = task_id
+
+
+class RunCrashed(PlaygroundError):
+    """The playground raised something that is not a :class:`PlaygroundError` while driving a
+    run: a bug. The run stops being driven, but its task (if one was created) may still finish,
+    so the guidance says how to recover it by its task id."""
+
+    guidance_id = "run_crashed"
+
+    def __init__(self, cause: BaseException, *, task_id: str | None = None) -> None:
+        # Only the exception's type and text: a traceback belongs in the log, not in the ledger.
+        super().__init__(f"the playground hit a bug: {type(cause).__name__}: {cause}",
+                         task_id=task_id or "none created yet")
         self.task_id = task_id
 
 

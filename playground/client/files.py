@@ -1,9 +1,10 @@
-"""Local files in a request: find them, check them, and swap them for uploaded URLs.
+"""Local files in a request: find them, and swap them for placeholders and then uploaded URLs.
 
 A media URL may be a local path (``/home/me/cat.png``, ``./cat.png``) or a ``file://`` URL.
 The request is validated with a placeholder URL in each such place (the rules want http(s)),
-each file is probed against its media limit before anything is uploaded, and after the upload
-the real URLs (or DashScope's ``oss://`` keys) take the placeholders' places.
+each file is probed against its media limit before anything is uploaded (attach.py, which owns
+probe, check and upload), and after the upload the real URLs (or DashScope's ``oss://`` keys)
+take the placeholders' places.
 
 A shared server must not read its own disk for a caller: :func:`refuse_local_files` turns any
 value that names a local file by its form into :class:`LocalFileRefused`, without touching the
@@ -18,8 +19,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from playground.client.errors import LocalFileRefused
-from playground.core.problems import Problem
-from playground.core.profile import Profile
 
 _URL_KEYS = ("url", "audio_url", "reference_voice")
 PLACEHOLDER_HOST = "https://local-file.invalid"
@@ -33,6 +32,7 @@ class LocalFile:
     kind: str  # the media limit it is checked against (first_frame, audio_url, ...)
     placeholder: str
     original: str
+    field: str = ""  # where the request named it, as given (input.media[0].url), for messages
 
 
 def looks_local(value: str) -> bool:
@@ -102,25 +102,47 @@ def swap_out(body: Any) -> tuple[Any, list[LocalFile]]:
     """A copy of the body with every local file replaced by a placeholder URL."""
     found: list[LocalFile] = []
 
-    def walk(node: Any, kind_hint: str | None) -> Any:
+    def walk(node: Any, kind_hint: str | None, where: str) -> Any:
         if isinstance(node, list):
-            return [walk(item, kind_hint) for item in node]
+            return [walk(item, kind_hint, f"{where}[{index}]") for index, item in enumerate(node)]
         if not isinstance(node, dict):
             return node
         kind = node.get("type") if isinstance(node.get("type"), str) else kind_hint
         copy: dict[str, Any] = {}
         for key, value in node.items():
+            here = f"{where}.{key}" if where else str(key)
             path = local_path(value) if key in _URL_KEYS and isinstance(value, str) else None
             if path is None:
-                copy[key] = walk(value, kind)
+                copy[key] = walk(value, kind, here)
                 continue
             slot = kind if key == "url" and kind else key
             placeholder = f"{PLACEHOLDER_HOST}/{len(found)}/{path.name or 'file'}"
-            found.append(LocalFile(path, str(slot), placeholder, value))
+            found.append(LocalFile(path, str(slot), placeholder, value, here))
             copy[key] = placeholder
         return copy
 
-    return walk(body, None), found
+    return walk(body, None, ""), found
+
+
+def media_values(body: Any) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """Every media URL value in a body: where it is (a loc, outermost key first), the media
+    limit it answers to (a media item's type, or ``audio_url`` / ``reference_voice``), and the value."""
+    found: list[tuple[tuple[str | int, ...], str, str]] = []
+
+    def walk(node: Any, kind_hint: str | None, loc: tuple[str | int, ...]) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, kind_hint, (*loc, index))
+        elif isinstance(node, dict):
+            kind = node.get("type") if isinstance(node.get("type"), str) else kind_hint
+            for key, value in node.items():
+                if key in _URL_KEYS and isinstance(value, str):
+                    found.append(((*loc, key), str(kind if key == "url" and kind else key), value))
+                else:
+                    walk(value, kind, (*loc, key))
+
+    walk(body, None, ())
+    return found
 
 
 def swap_in(body: Any, urls: dict[str, str]) -> Any:
@@ -132,26 +154,3 @@ def swap_in(body: Any, urls: dict[str, str]) -> Any:
     if isinstance(body, str):
         return urls.get(body, body)
     return body
-
-
-def check_files(files: list[LocalFile], profile: Profile) -> list[str]:
-    """One line per problem with the local files: missing, unreadable, or over a limit."""
-    # PyAV and Pillow take a while to import; only runs with local files need them.
-    from playground.media.probe import MediaError, check_media, probe
-
-    lines: list[str] = []
-    for f in files:
-        if not f.path.is_file():
-            lines.append(f"{f.original}: no such file")
-            continue
-        limit = profile.media.get(f.kind)
-        # An image over the limit's sides is refused from its header, before it is decoded.
-        max_side = limit.max_side if limit is not None and limit.kind == "image" else None
-        try:
-            info = probe(f.path, max_side=max_side)
-        except MediaError as exc:
-            lines.append(f"{f.original}: {exc}")
-            continue
-        problems: list[Problem] = check_media(info, limit, (f.kind,)) if limit is not None else []
-        lines += [f"{f.original}: {p.message}; {p.fix}" for p in problems if p.severity == "error"]
-    return lines

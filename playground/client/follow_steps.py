@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playground.client.api import StatusRead
+from playground.client.api import RetryNote, StatusRead
 from playground.client.errors import (
     ApiRefused,
     DeadlinePassed,
@@ -19,9 +19,10 @@ from playground.client.errors import (
     TaskFailed,
 )
 from playground.client.providers import has_token_usage
-from playground.client.run_state import CANCEL_TIMEOUT_S, Run, RunEvent, retry_line
+from playground.client.run_state import CANCEL_TIMEOUT_S, Run, RunEvent, awaiting, retry_event, retry_line, with_notes
 from playground.core.guidance import load_guidance
 from playground.core.polling import Observation, PollDeadline, StatusUpdate, is_terminal, watch
+from playground.core.run_states import RunState
 
 if TYPE_CHECKING:
     from playground.media.probe import MediaInfo
@@ -60,8 +61,14 @@ async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]
         fetch, clock=r.now, sleep=r.options.sleep, deadline_s=r.deadline_s, started_at=r.started_at,
         initial=initial, schedule=r.options.schedule, cancel=cancel_remote,
     )
+    # A status read's retries are shown while it retries, not with the reading after it (a read
+    # that fails for good has no reading after it).
+    live = with_notes(r, updates)
     try:
-        async for update in updates:
+        async for update in live:
+            if isinstance(update, RetryNote):
+                yield retry_event(r, update)
+                continue
             event = _on_update(r, update, last[-1] if last else None)
             if event is not None:
                 yield event
@@ -69,7 +76,10 @@ async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]
                 break
             if _cancel_requested(r):
                 yield r.emit(r.state, "cancel requested; asking the provider to cancel the task", log=True)
-                read = await _cancel_and_read(r, task_id, cancel_remote)
+                reads: list[StatusRead] = []
+                async for event in awaiting(r, _cancel_and_read(r, task_id, cancel_remote), reads):
+                    yield event
+                read = reads[0]
                 last.append(read)
                 if not is_terminal(read.task.state):
                     raise TaskFailed(
@@ -86,6 +96,7 @@ async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]
                              guidance=load_guidance().for_task("unknown")) from exc
         raise
     finally:
+        await live.aclose()
         await updates.aclose()
     if not last:
         return
@@ -123,7 +134,7 @@ def _on_update(r: Run, update: StatusUpdate, read: StatusRead | None) -> RunEven
         # follows it (the download, or the failure with its guidance).
         r.ledger.update(r.run_id, **columns)
         return None
-    state = update.state
+    state = RunState(update.state)  # while its task is followed, the run is in the task's state
     progress = f" {update.progress:.0f}%" if update.progress is not None else ""
     after = f", next poll in {update.next_poll_s:.1f} s" if update.next_poll_s is not None else ""
     text = f"{update.state}{progress} (poll {update.poll_count}{after})"
@@ -154,7 +165,7 @@ async def deliver(r: Run, url: str, expires_at: float | None, lead: str = "") ->
 
     path = r.out_dir / r.run_id / "video.mp4"
     columns = {"result_url": url, "expires_at": expires_at}
-    yield r.emit("downloading", f"{lead}downloading the video to {path}", columns=columns)
+    yield r.emit(RunState.DOWNLOADING, f"{lead}downloading the video to {path}", columns=columns)
     probed: list[MediaInfo] = []
 
     async def playable(candidate: Path) -> str | None:
@@ -169,16 +180,18 @@ async def deliver(r: Run, url: str, expires_at: float | None, lead: str = "") ->
         probed.append(found)
         return None
 
+    sizes: list[int] = []
     try:
-        size = await r.client.download(url, path, check=playable)
+        async for event in awaiting(r, r.client.download(url, path, check=playable), sizes):
+            yield event
     except DownloadFailed as exc:
         if not isinstance(exc, ResultExpired) and expires_at is not None and expires_at < r.now():
             raise ResultExpired(f"the result link expired at {_clock_text(expires_at)}: {exc.message}") from exc
         raise
-    info = probed[-1]
+    size, info = sizes[0], probed[-1]
     columns = {"result_path": str(path), "media_json": json.dumps(_media_dict(info)), "finished": 1}
-    yield r.emit("succeeded", f"video saved: {path} ({info.summary()}, {size} bytes)", video_path=path, media=info,
-                 columns=columns)
+    yield r.emit(RunState.SUCCEEDED, f"video saved: {path} ({info.summary()}, {size} bytes)", video_path=path,
+                 media=info, columns=columns)
 
 
 def _media_dict(info: MediaInfo) -> dict[str, Any]:

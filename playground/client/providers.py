@@ -17,17 +17,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from playground.client.hosts import PERMISSIVE, HostPolicy
+from playground.core.contract import (
+    API_ROOT,
+    CREATED_STATUS,
+    ENDPOINTS,
+    RESULT_TTL_S,
+    TASK_FIELDS,
+    pick,
+    read_state,
+    task_object,
+)
 from playground.core.polling import State
 from playground.core.wire import WireFormat
 from playground.settings import Settings
 
 ProviderKind = Literal["sandbox", "dashscope", "gateway"]
-SCENARIO_HEADER = "X-Sandbox-Scenario"
 
 
 class ProviderConfig(BaseModel):
@@ -72,7 +81,7 @@ class ProviderConfig(BaseModel):
         """The URL the API paths hang off."""
         root = self.base_url.rstrip("/")
         if self.kind == "sandbox":
-            return root + ("/api/v1" if self.wire == "dashscope" else "/v1")
+            return root + API_ROOT[self.wire]
         return root
 
     def describe(self) -> str:
@@ -85,21 +94,15 @@ class ProviderConfig(BaseModel):
         return [self.api_key.get_secret_value()] if self.api_key is not None else []
 
     def create_url(self) -> str:
-        if self.wire == "dashscope":
-            return f"{self.api_base}/services/aigc/video-generation/video-synthesis"
-        return f"{self.api_base}/videos/generations"
+        return self.api_base + ENDPOINTS[self.wire].create
 
     def task_url(self, task_id: str) -> str:
-        # The id is one path segment, whoever typed it: '/', '?', '#' and dot segments must not
-        # steer a request carrying the key to another endpoint ("../x" would GET {api_base}/x).
-        segment = quote(task_id, safe="", errors="backslashreplace")
-        segment = segment.replace(".", "%2E") if segment in (".", "..") else segment
-        if self.wire == "dashscope":
-            return f"{self.api_base}/tasks/{segment}"
-        return f"{self.api_base}/videos/generations/{segment}"
+        # The id is one path segment, whoever typed it (contract.task_segment): '/', '?', '#' and
+        # dot segments must not steer a request carrying the key to another endpoint.
+        return self.api_base + ENDPOINTS[self.wire].task_path(task_id)
 
     def cancel_url(self, task_id: str) -> str:
-        return self.task_url(task_id) + "/cancel"
+        return self.api_base + ENDPOINTS[self.wire].cancel_path(task_id)
 
 
 def provider_from_settings(
@@ -132,17 +135,6 @@ def provider_from_settings(
 
 # -- reading answers --------------------------------------------------------------------------
 
-_DASHSCOPE_STATES: dict[str, State] = {
-    "PENDING": "queued", "SUSPENDED": "queued", "RUNNING": "running", "SUCCEEDED": "succeeded",
-    "FAILED": "failed", "CANCELED": "canceled", "CANCELLED": "canceled", "UNKNOWN": "unknown",
-}
-_GATEWAY_STATES: dict[str, State] = {
-    "queued": "queued", "submitted": "queued", "pending": "queued", "in_queue": "queued",
-    "in_progress": "running", "processing": "running", "running": "running",
-    "completed": "succeeded", "succeeded": "succeeded", "success": "succeeded",
-    "failed": "failed", "failure": "failed", "error": "failed",
-    "canceled": "canceled", "cancelled": "canceled", "unknown": "unknown", "expired": "unknown",
-}
 _BEIJING = timezone(timedelta(hours=8))
 
 
@@ -161,13 +153,6 @@ class TaskView:
     error_message: str | None = None
     usage: dict[str, Any] | None = None
     request_id: str | None = None
-
-
-def map_state(wire: WireFormat, status: str) -> State:
-    """A provider status word in our terms; an unrecognised word counts as still running."""
-    if wire == "dashscope":
-        return _DASHSCOPE_STATES.get(status.upper(), "running")
-    return _GATEWAY_STATES.get(status.lower(), "running")
 
 
 def _str(value: object) -> str | None:
@@ -222,75 +207,45 @@ def has_token_usage(body: dict[str, Any]) -> bool:
 
 
 def created_task(wire: WireFormat, body: dict[str, Any]) -> tuple[str, str] | None:
-    """(task id, provider status) from a create answer, or None when it names no task."""
-    if wire == "dashscope":
-        output = body.get("output")
-        if isinstance(output, dict) and _str(output.get("task_id")):
-            return str(output["task_id"]), _str(output.get("task_status")) or "PENDING"
+    """(task id, provider status) from a create answer, or None when it names no task.
+
+    The task object is where the contract keeps it (``output``, or a gateway's answer itself or
+    one of its ``data`` envelopes); an answer that names no status means a queued task.
+    """
+    fields = TASK_FIELDS[wire]
+    task = task_object(wire, body)
+    found = pick(task, fields.task_id)
+    if found is None:
         return None
-    data = body.get("data")
-    if isinstance(data, list) and data and isinstance(data[0], dict):
-        body = data[0]  # the older {"code": 200, "data": [{"task_id", "status"}]} envelope
-    elif isinstance(data, dict):
-        body = data
-    task_id = _str(body.get("task_id")) or _str(body.get("id")) or _str(body.get("taskId"))
-    if task_id is None:
-        return None
-    return task_id, _str(body.get("status")) or "queued"
+    return found, pick(task, fields.status) or CREATED_STATUS[wire]
 
 
 def read_task(wire: WireFormat, body: dict[str, Any], task_id: str) -> TaskView | None:
     """A status answer read into a :class:`TaskView`; None when it is not a task at all."""
     request_id = _str(body.get("request_id"))
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else None
-    if wire == "dashscope":
-        output = body.get("output")
-        if not isinstance(output, dict) or not _str(output.get("task_status")):
-            return None
-        status = str(output["task_status"])
-        return TaskView(
-            task_id=_str(output.get("task_id")) or task_id,
-            state=map_state(wire, status),
-            provider_status=status,
-            progress=_number(output.get("progress")),
-            eta_s=_number(output.get("eta_s") or output.get("estimated_time")),
-            video_url=_str(output.get("video_url")),
-            expires_at=_dashscope_expiry(output),
-            error_code=_str(output.get("code")),
-            error_message=_str(output.get("message")),
-            usage=usage,
-            request_id=request_id,
-        )
-    data = body.get("data")
-    if isinstance(data, dict) and "status" in data:
-        body = data
-    found_status = _str(body.get("status"))
-    if found_status is None:
+    fields = TASK_FIELDS[wire]
+    task = task_object(wire, body, fields.status)
+    status = pick(task, fields.status)
+    if task is None or status is None:
         return None
-    status = found_status
-    result = body.get("result")
-    url = _str(result.get("url")) if isinstance(result, dict) else None
-    results = body.get("results")
-    if url is None and isinstance(results, list) and results:
-        url = _str(results[0])
-    found_error = body.get("error")
-    error: dict[str, Any] = found_error if isinstance(found_error, dict) else {}
+    video_url = pick(task, fields.video_url)
+    if wire == "dashscope":
+        # DashScope keeps results for a while after the task ends and says so only in its docs.
+        ended = parse_time(task.get("end_time"))
+        expires_at = ended + RESULT_TTL_S if ended is not None and video_url else None
+    else:
+        expires_at = parse_time(task.get("expires_at"))
     return TaskView(
-        task_id=_str(body.get("task_id")) or _str(body.get("id")) or task_id,
-        state=map_state(wire, status),
+        task_id=pick(task, fields.task_id) or task_id,
+        state=read_state(wire, status),
         provider_status=status,
-        progress=_number(body.get("progress")),
-        eta_s=_number(body.get("eta_s") or body.get("estimated_time")),
-        video_url=url or _str(body.get("video_url")),
-        expires_at=parse_time(body.get("expires_at")),
-        error_code=_str(error.get("code")) or _str(error.get("type")),
-        error_message=_str(error.get("message")),
+        progress=_number(task.get("progress")),
+        eta_s=_number(task.get("eta_s") or task.get("estimated_time")),
+        video_url=video_url,
+        expires_at=expires_at,
+        error_code=pick(task, fields.error_code),
+        error_message=pick(task, fields.error_message),
         usage=usage,
         request_id=request_id,
     )
-
-
-def _dashscope_expiry(output: dict[str, Any]) -> float | None:
-    # DashScope keeps results 24 h after the task ends and says so only in its docs.
-    ended = parse_time(output.get("end_time"))
-    return ended + 24 * 3600 if ended is not None and output.get("video_url") else None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from playground.client.api import RetryNote, VideoClient
 from playground.client.errors import (
@@ -23,6 +23,7 @@ from playground.client.errors import (
     PlaygroundError,
     RateLimited,
     ResultExpired,
+    RunCrashed,
     ServerFailed,
     TaskFailed,
     TransportFailed,
@@ -33,18 +34,16 @@ from playground.client.providers import ProviderConfig
 from playground.core.polling import Schedule
 from playground.core.profile import Profile
 
+# Re-exported: callers that decide on ends (runner, tests) have always found them here.
+from playground.core.run_states import FINAL_STATES as FINAL_STATES
+from playground.core.run_states import RESUMABLE_STATES as RESUMABLE_STATES
+from playground.core.run_states import RunState
+
 if TYPE_CHECKING:
+    from playground.client.attach import UploadBook
     from playground.media.probe import MediaInfo
 
 
-# The end of a run, as the last event's state says it.
-FINAL_STATES = frozenset({
-    "succeeded", "failed", "canceled", "unknown", "expired", "refused", "invalid", "unreachable",
-    "outcome_unknown", "deadline", "download_failed", "stalled",
-})
-# Ends a later resume() can still turn into a video: the task may be fine, we just could not
-# reach it (or its result) for now.
-RESUMABLE_STATES = frozenset({"stalled", "download_failed"})
 CANCEL_TIMEOUT_S = 10.0
 
 
@@ -53,7 +52,7 @@ class RunEvent:
     """One step of a run, with everything the UI shows."""
 
     run_id: str
-    state: str
+    state: RunState
     message: str
     task_id: str | None = None
     request_id: str | None = None
@@ -73,7 +72,7 @@ class RunEvent:
 
     @property
     def terminal(self) -> bool:
-        return self.state in FINAL_STATES
+        return self.state.terminal
 
 
 ClientFactory = Callable[[ProviderConfig, Callable[[RetryNote], None]], VideoClient]
@@ -94,6 +93,9 @@ class RunOptions:
     # False for a server whose callers may not have its own files read: a local path or
     # file:// URL in a request is then refused (LocalFileRefused) before anything is read.
     allow_local_files: bool = True
+    # What each oss:// URL this process uploaded is bound to (model, account, age): with it, a
+    # request is sent with uploads made for its own model, re-uploading any made for another.
+    uploads: UploadBook | None = None
 
 
 def default_client(provider: ProviderConfig, on_retry: Callable[[RetryNote], None]) -> VideoClient:
@@ -111,7 +113,7 @@ class Run:
     client: VideoClient
     notes: asyncio.Queue[RetryNote] = field(default_factory=asyncio.Queue)
     timeline: list[tuple[str, float]] = field(default_factory=list)
-    state: str = "validating"
+    _state: RunState = field(default=RunState.VALIDATING, init=False, repr=False)
     task_id: str | None = None
     request_id: str | None = None
     wire_body: dict[str, Any] | None = None
@@ -122,13 +124,26 @@ class Run:
     recorded: bool = False
     cancel_sent: bool = False
 
+    @property
+    def state(self) -> RunState:
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        # Steps may still name a state by its word; each is checked here, so a misspelt state
+        # fails at once instead of reaching the ledger.
+        self._state = RunState(value)
+
     def now(self) -> float:
         return self.options.clock()
 
-    def emit(self, state: str, message: str, **extra: Any) -> RunEvent:
+    def emit(self, word: str, message: str, **extra: Any) -> RunEvent:
         """An event; a new state (or a retry, or anything marked ``log=True``) also goes into
-        the ledger's history, so the guidance shown along the way is kept."""
+        the ledger's history, so the guidance shown along the way is kept.
+
+        ``word`` is a :class:`RunState` (or one's value, checked)."""
         now = self.now()
+        state = RunState(word)
         changed = state != self.state or not self.timeline
         self.state = state
         if changed:
@@ -153,29 +168,33 @@ class Run:
         lines = tuple(exc.guidance_lines())
         columns: dict[str, Any] = {
             "guidance_id": exc.guidance.id, "guidance_text": "\n".join(lines), "error_text": exc.message,
-            "finished": 0 if state in RESUMABLE_STATES else 1,
+            "finished": 0 if state.resumable else 1,
         }
         return self.emit(state, exc.message, error=exc, guidance=lines, guidance_id=exc.guidance.id, columns=columns)
 
 
-def final_state(exc: PlaygroundError, task_exists: bool) -> str:
+def final_state(exc: PlaygroundError, task_exists: bool) -> RunState:
+    if isinstance(exc, RunCrashed):
+        return RunState.CRASHED
     if isinstance(exc, InvalidRequest | UploadFailed):
-        return "invalid"
+        return RunState.INVALID
     if isinstance(exc, OutcomeUnknown):
-        return "outcome_unknown"
+        return RunState.OUTCOME_UNKNOWN
     if isinstance(exc, TaskFailed):
-        return exc.state
+        # The task's own end (failed, canceled, unknown); a word outside those reads as failed.
+        state = RunState.parse(exc.state)
+        return state if state is not None and state.terminal else RunState.FAILED
     if isinstance(exc, ResultExpired):
-        return "expired"
+        return RunState.EXPIRED
     if isinstance(exc, DownloadFailed):
-        return "download_failed"
+        return RunState.DOWNLOAD_FAILED
     if isinstance(exc, DeadlinePassed):
-        return "deadline"
+        return RunState.DEADLINE
     if task_exists and (isinstance(exc, TransportFailed | RateLimited | ServerFailed) or _unreadable(exc)):
-        return "stalled"
+        return RunState.STALLED
     if isinstance(exc, TransportFailed):
-        return "unreachable"
-    return "refused"
+        return RunState.UNREACHABLE
+    return RunState.REFUSED
 
 
 def _unreadable(exc: PlaygroundError) -> bool:
@@ -189,3 +208,76 @@ def retry_line(note: RetryNote) -> str:
         f"{note.reason}; retrying in {note.wait_s:.1f} s "
         f"(attempt {note.attempt + 1} of {note.max_attempts}, guidance {note.guidance_id})"
     )
+
+
+# -- retries, shown while they happen ----------------------------------------------------------
+#
+# The client posts a RetryNote to the run's queue before each wait and resend. A step that just
+# awaited its request would report them only once the request answered, and never for one that
+# finally fails (its exception ends the step first). So every request a step makes is awaited
+# through these helpers: each note becomes an event as soon as it is posted, and a request that
+# fails for good raises only after its notes were shown.
+
+T = TypeVar("T")
+
+
+async def notes_while(r: Run, call: asyncio.Future[Any]) -> AsyncIterator[RetryNote]:
+    """The retry notes the client posts while ``call`` runs, each as it comes; then any left."""
+    while not call.done():
+        getter = asyncio.ensure_future(r.notes.get())
+        try:
+            await asyncio.wait({call, getter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            getter.cancel()
+        # Done here, even if the wait woke for the call: a note taken at that moment is not lost.
+        if getter.done() and not getter.cancelled():
+            yield getter.result()
+    while not r.notes.empty():
+        yield r.notes.get_nowait()
+
+
+def retry_event(r: Run, note: RetryNote) -> RunEvent:
+    """A retry in the run's current state (logged to the ledger, shown in the UI's retry log)."""
+    return r.emit(r.state, retry_line(note), retry=note)
+
+
+async def awaiting(r: Run, work: Awaitable[T], result: list[T]) -> AsyncIterator[RunEvent]:
+    """Await a client request, yielding a retry event for each retry as it happens.
+
+    Its result is appended to ``result``; its exception, if it fails, is raised after the
+    events of its retries.
+    """
+    call = asyncio.ensure_future(work)
+    try:
+        async for note in notes_while(r, call):
+            yield retry_event(r, note)
+        result.append(call.result())
+    finally:
+        if not call.done():
+            call.cancel()
+            await asyncio.wait({call})
+
+
+async def with_notes(r: Run, steps: AsyncIterator[T]) -> AsyncGenerator[T | RetryNote, None]:
+    """The items of ``steps``, with the retry notes posted while each is awaited in between."""
+    while True:
+        got: list[T] = []
+        step = asyncio.ensure_future(_next(steps, got))
+        try:
+            async for note in notes_while(r, step):
+                yield note
+            if not step.result():
+                return
+        finally:
+            if not step.done():
+                step.cancel()
+                await asyncio.wait({step})
+        yield got[0]
+
+
+async def _next(steps: AsyncIterator[T], into: list[T]) -> bool:
+    try:
+        into.append(await anext(steps))
+    except StopAsyncIteration:
+        return False
+    return True

@@ -57,7 +57,6 @@ from playground.client.providers import ProviderConfig
 from playground.client.run_state import (
     CANCEL_TIMEOUT_S,
     FINAL_STATES,
-    RESUMABLE_STATES,
     Run,
     RunEvent,
     RunOptions,
@@ -66,6 +65,7 @@ from playground.client.run_state import (
 from playground.client.submit_steps import look_for_lost_task, prepare_and_submit, record_row
 from playground.core.polling import Observation
 from playground.core.request import VideoRequest
+from playground.core.run_states import RunState
 from playground.settings import Settings
 
 # -- public API --------------------------------------------------------------------------------
@@ -114,13 +114,13 @@ async def resume(
         # An explicit deadline on resume counts from now: whoever resumes wants the video, even
         # if the original deadline ran out while the playground was down.
         r.deadline_s = max(0.0, r.now() - r.started_at) + deadline_s
-    if record.finished and record.state not in RESUMABLE_STATES:
+    if record.finished and not r.state.resumable:
         await r.client.aclose()
-        yield r.emit(record.state, f"already ended: {record.error_text or record.state}")
+        yield r.emit(r.state, f"already ended: {record.error_text or record.state}")
         return
     if not ledger.claim(run_id):
         await r.client.aclose()
-        yield r.emit(record.state, "another process is following this run; not taking it over")
+        yield r.emit(r.state, "another process is following this run; not taking it over")
         return
     async for event in _guarded(r, _continue(r, record)):
         yield event
@@ -147,9 +147,9 @@ async def recover(
     r = _new_run(_new_run_id(), ledger, provider, out_dir, deadline_s, opts)
     r.task_id = task_id
     r.started_at = r.now()
-    record_row(r, session_id, None, state="queued")
+    record_row(r, session_id, None, state=RunState.QUEUED)
     r.ledger.claim(r.run_id)
-    yield r.emit("queued", f"recovering task {task_id}")
+    yield r.emit(RunState.QUEUED, f"recovering task {task_id}")
     async for event in _guarded(r, follow(r, None)):
         yield event
 
@@ -204,7 +204,7 @@ def _new_run(
 
 def _load(r: Run, record: RunRecord) -> None:
     r.recorded = True
-    r.state = record.state
+    r.state = _stored_state(record)
     r.task_id = record.task_id
     r.request_id = record.last_request_id or record.submit_request_id
     r.wire_body = record.body()
@@ -212,6 +212,12 @@ def _load(r: Run, record: RunRecord) -> None:
     r.poll_count = record.poll_count
     r.timeline = [(e.state, e.at) for e in r.ledger.events(record.run_id)]
     r.raw = json.loads(record.last_response) if record.last_response else None
+
+
+def _stored_state(record: RunRecord) -> RunState:
+    # A word this version does not know (a row from a newer version): an ended row stays ended,
+    # an open one is followed as if it were running, which polls its task to learn the truth.
+    return RunState.parse(record.state) or (RunState.FAILED if record.finished else RunState.RUNNING)
 
 
 async def _guarded(r: Run, steps: AsyncIterator[RunEvent]) -> AsyncIterator[RunEvent]:
@@ -245,14 +251,14 @@ async def _on_cancelled(r: Run) -> None:
         detail = "stopped by the user; the remote task was canceled"
     else:
         detail = "stopped by the user; the provider could not cancel the task, which may still finish"
-    r.ledger.event(r.run_id, "canceled", at=r.now(), detail=detail, finished=1, cancel_requested=1)
+    r.ledger.event(r.run_id, RunState.CANCELED, at=r.now(), detail=detail, finished=1, cancel_requested=1)
 
 
 async def _fresh(r: Run, request: VideoRequest | Mapping[str, Any], session_id: str | None) -> AsyncIterator[RunEvent]:
     async for event in prepare_and_submit(r, request, session_id):
         yield event
     if r.task_id is not None:
-        async for event in follow(r, Observation("queued") if r.state == "queued" else None):
+        async for event in follow(r, Observation("queued") if r.state is RunState.QUEUED else None):
             yield event
 
 
@@ -260,7 +266,7 @@ async def _continue(r: Run, record: RunRecord) -> AsyncIterator[RunEvent]:
     """Whatever step a ledger row stopped at, carried on."""
     yield r.emit(r.state, f"resuming run {r.run_id} (was {record.state}, task {record.task_id or 'not yet created'})")
     if r.task_id is None:
-        if record.state == "submitting":
+        if record.state == RunState.SUBMITTING:
             async for event in look_for_lost_task(r, OutcomeUnknown(
                 "the playground stopped while the create request was in flight; a task may exist",
                 lookup="",
@@ -268,7 +274,7 @@ async def _continue(r: Run, record: RunRecord) -> AsyncIterator[RunEvent]:
                 yield event
         else:
             raise InvalidRequest("this run never reached the provider; submit it again")
-    if record.state in ("downloading", "download_failed") and record.result_url:
+    if record.state in (RunState.DOWNLOADING, RunState.DOWNLOAD_FAILED) and record.result_url:
         async for event in deliver(r, record.result_url, record.expires_at):
             yield event
         return

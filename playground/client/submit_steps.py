@@ -11,21 +11,22 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from playground.client.api import RetryNote
+from playground.client import attach
 from playground.client.errors import (
     InvalidRequest,
-    LocalFileNeedsUrl,
     OutcomeUnknown,
     PlaygroundError,
 )
-from playground.client.files import check_files, refuse_local_files, swap_in, swap_out
+from playground.client.files import LocalFile, media_values, refuse_local_files, swap_in, swap_out
 from playground.client.ledger import RunRecord, this_owner
 from playground.client.providers import ProviderConfig, parse_time
-from playground.client.run_state import Run, RunEvent, retry_line
+from playground.client.run_state import Run, RunEvent, awaiting, notes_while, retry_line
+from playground.core.contract import OSS_SCHEME
 from playground.core.problems import Problem
 from playground.core.profile import Profile, load_profile
 from playground.core.request import REQUEST_ADAPTER, VideoRequest
@@ -44,19 +45,28 @@ async def prepare_and_submit(
     )
     for line in warnings:
         yield r.emit("validating", f"warning: {line}")
+    # Every upload is bound to the model the request goes to (DashScope's temporary files work
+    # for that model only), so it is named here once, from the validated request.
+    model = str(to_wire("dashscope", request_model, profile)["model"])
     if files:
-        if r.provider.kind == "gateway":
-            names = ", ".join(f.original for f in files)
-            raise LocalFileNeedsUrl(f"this gateway takes media only by URL; give a public https:// URL for {names}")
-        problems = await asyncio.to_thread(check_files, files, profile)
+        refused = attach.refusal(r.provider)
+        if refused is not None:
+            raise refused.exception([f.field or f.original for f in files])
+        problems = await asyncio.to_thread(attach.check_files, files, profile)
         if problems:
             raise InvalidRequest(f"{len(problems)} problem(s) with local files", problems=problems)
-        model = to_wire("dashscope", request_model, profile)["model"]
         urls: dict[str, str] = {}
         for f in files:
-            yield r.emit("uploading", f"uploading {f.path.name}")
-            urls[f.placeholder] = await r.client.upload(f.path, model=str(model))
+            bound = f" for {model}" if r.provider.kind == "dashscope" else ""  # only DashScope's are bound
+            yield r.emit("uploading", f"uploading {f.path.name}{bound}")
+            async for event in _upload(r, f.path, f.kind, model, session_id, urls, f.placeholder):
+                yield event
         request_model = revalidate(swap_in(raw, urls), profile)
+    async for step in rebind(r, request_model, profile, model, session_id):
+        if isinstance(step, RunEvent):
+            yield step
+        else:
+            request_model = step
     body = to_wire(r.provider.wire, request_model, profile)
     r.wire_body = body
     r.started_at = r.now()
@@ -65,6 +75,56 @@ async def prepare_and_submit(
     yield r.emit("submitting", f"sending the create request to {r.provider.describe()}")
     async for event in submit(r):
         yield event
+
+
+async def _upload(r: Run, path: Path, limit: str, model: str, session_id: str | None, urls: dict[str, str],
+                  placeholder: str) -> AsyncIterator[RunEvent]:
+    """Upload one checked file for ``model`` through the attach path; its URL goes in ``urls``."""
+    made: list[attach.Upload] = []
+    work = attach.upload(r.client, path, limit=limit, model=model, owner=session_id or "",
+                         book=r.options.uploads, clock=r.now)
+    async for event in awaiting(r, work, made):
+        yield event
+    urls[placeholder] = made[0].url
+
+
+async def rebind(r: Run, request_model: VideoRequest, profile: Profile, model: str,
+                 session_id: str | None) -> AsyncIterator[RunEvent | VideoRequest]:
+    """Make every oss:// URL in the request one the service will take for this model and key.
+
+    An oss:// URL works only in the region where temporary uploads exist (Beijing), for the
+    model and the account it was uploaded for, and for 48 hours. URLs this process uploaded
+    (``options.uploads``) that break one of those are uploaded again from their local copy;
+    the new request model is yielded last when anything changed.
+    """
+    raw = request_model.model_dump(mode="json", exclude_none=True)
+    temporary = [loc for loc, _, value in media_values(raw) if value.startswith(OSS_SCHEME)]
+    refused = attach.refusal(r.provider)
+    if temporary and refused is not None:
+        raise refused.exception([path_of(r.provider.wire, loc) for loc in temporary])
+    book = r.options.uploads
+    if not temporary or book is None:
+        return
+    stale = attach.stale_uploads(raw, book=book, owner=session_id or "", model=model,
+                                 account=attach.account_of(r.provider), now=r.now())
+    urls: dict[str, str] = {}
+    for item in stale:
+        field = path_of(r.provider.wire, item.loc)
+        made = item.upload
+        if not made.path.is_file():
+            raise InvalidRequest(
+                f"{field}: this temporary file cannot be sent: {item.reason}; its local copy is gone, so attach "
+                "the file again (nothing was sent)",
+                problems=[f"{field}: {item.reason}; attach the file again"],
+            )
+        problems = await asyncio.to_thread(attach.check_files, [LocalFile(made.path, item.limit, "", field)], profile)
+        if problems:
+            raise InvalidRequest(f"{field}: the attached file does not fit here", problems=problems)
+        yield r.emit("uploading", f"uploading {made.path.name} again for {model}: {item.reason}")
+        async for event in _upload(r, made.path, item.limit, model, session_id, urls, made.url):
+            yield event
+    if urls:
+        yield revalidate(swap_in(raw, urls), profile)
 
 
 def validate(
@@ -133,10 +193,10 @@ def record_row(r: Run, session_id: str | None, request_model: VideoRequest | Non
 
 async def submit(r: Run) -> AsyncIterator[RunEvent]:
     assert r.wire_body is not None
-    oss = "oss://" in json.dumps(r.wire_body)
+    oss = OSS_SCHEME in json.dumps(r.wire_body)
     call = asyncio.ensure_future(r.client.submit(r.wire_body, oss_resolve=oss))
     try:
-        async for note in _notes_until(r, call):
+        async for note in notes_while(r, call):
             yield r.emit("submitting", retry_line(note), retry=note)
         submitted = call.result()
     except OutcomeUnknown as exc:
@@ -156,24 +216,13 @@ async def submit(r: Run) -> AsyncIterator[RunEvent]:
     )
 
 
-async def _notes_until(r: Run, call: asyncio.Future[Any]) -> AsyncIterator[RetryNote]:
-    """The retry notes the client posts while ``call`` runs."""
-    while not call.done():
-        getter = asyncio.ensure_future(r.notes.get())
-        try:
-            done, _ = await asyncio.wait({call, getter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            getter.cancel()
-        if getter in done:
-            yield getter.result()
-    while not r.notes.empty():
-        yield r.notes.get_nowait()
-
-
 async def look_for_lost_task(r: Run, exc: OutcomeUnknown) -> AsyncIterator[RunEvent]:
     """After a lost create answer: find the task in the provider's list rather than resubmit."""
     yield r.emit("submitting", "the create request's answer was lost; looking for the task instead of resubmitting")
-    found, note = await _search_task_list(r)
+    searched: list[tuple[str | None, str]] = []
+    async for event in awaiting(r, _search_task_list(r), searched):
+        yield event
+    found, note = searched[0]
     if found is None:
         exc.facts["lookup"] = note
         raise exc

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from playground.core.polling import State
-from playground.core.wire import WireFormat
+from playground.core.wire import FORMATS, WireFormat
 
 # A place in a JSON answer: object keys and list indexes, outermost first.
 JsonPath = tuple[str | int, ...]
@@ -82,12 +82,19 @@ ENDPOINTS: Mapping[WireFormat, Endpoints] = {
 # oss:// URL it leads to works only with that model (§6.1, S7).
 UPLOAD_POLICY_ACTION = "getPolicy"
 OSS_SCHEME = "oss://"
+# A temporary file is also bound to the account whose key uploaded it, lives 48 h, and the flow
+# is offered in the China (Beijing) region only, with a Beijing key (§6.1).
+TEMPORARY_FILE_LIFETIME_S = 48 * 3600
+TEMPORARY_UPLOAD_REGION = "beijing"
 # DashScope's task list filters (S7 BaseAsyncApi.list); times are UTC+8 "YYYYMMDDhhmmss".
 TASK_LIST_PARAMS = ("page_no", "page_size", "status", "model_name", "start_time", "end_time")
 
 # Where each format's API hangs off a base URL: DashScope's hosts end in /api/v1 (S1-S5); the
 # sandbox mounts DashScope under /api/v1 and the gateway under /v1 (sandbox/*_routes.py PREFIX).
 API_ROOT: Mapping[WireFormat, str] = {"dashscope": "/api/v1", "gateway": "/v1"}
+# The sandbox's file store, relative to its mount (sandbox/file_routes.py): the gateway's files
+# endpoint, where the client puts local files for a sandbox of either format.
+SANDBOX_UPLOAD_PATH = API_ROOT["gateway"] + ENDPOINTS["gateway"].files
 # S5, S7 (the Singapore intl host, Beijing's main host, and the workspace (MaaS) hosts).
 DASHSCOPE_BASE_URLS: Mapping[str, str] = {
     "beijing": "https://dashscope.aliyuncs.com/api/v1",
@@ -95,13 +102,16 @@ DASHSCOPE_BASE_URLS: Mapping[str, str] = {
 }
 DASHSCOPE_HOSTS = ("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com")
 MAAS_HOST_SUFFIX = ".maas.aliyuncs.com"
+# Workspace hosts name their region: {WorkspaceId}.<region>.maas.aliyuncs.com (S5, S7, §6.4);
+# Beijing's is cn-beijing.
+BEIJING_MAAS_REGION = "cn-beijing"
 
 
 def task_segment(task_id: str) -> str:
     """A task id as exactly one path segment, whoever typed it.
 
     '/', '?', '#' and dot segments must not steer a request that carries the key to another
-    endpoint ("../x" would otherwise GET {base}/x). Copied from client/providers.py task_url.
+    endpoint ("../x" would otherwise GET {base}/x). Every task URL the client builds goes through it.
     """
     segment = quote(task_id, safe="", errors="backslashreplace")
     return segment.replace(".", "%2E") if segment in (".", "..") else segment
@@ -152,7 +162,7 @@ def bearer(key: str) -> str:
 
 # DashScope's task_status (S1-S4, §1.5): PENDING -> RUNNING -> SUCCEEDED | FAILED, CANCELED,
 # UNKNOWN (no such task, or older than 24 h). SUSPENDED is the SDK's (S7 TaskStatus), CANCELLED
-# a spelling some pass-through gateways use; the client reads both (client/providers.py).
+# a spelling some pass-through gateways use; the client reads both (through read_state).
 DASHSCOPE_STATUS: Mapping[str, State] = {
     "PENDING": "queued",
     "SUSPENDED": "queued",
@@ -163,7 +173,7 @@ DASHSCOPE_STATUS: Mapping[str, State] = {
     "CANCELLED": "canceled",
     "UNKNOWN": "unknown",
 }
-# Gateway status words, every family the client reads (client/providers.py): the guide and
+# Gateway status words, every family the client reads (through read_state): the guide and
 # ToAPIs (queued, in_progress, completed, failed; submitted, S9), APIXO (pending, processing,
 # success, failed, S10), fal (IN_QUEUE, IN_PROGRESS, COMPLETED, S11), EvoLink (pending,
 # processing, completed, failed, S12), and the spellings other gateways use.
@@ -218,7 +228,7 @@ def fold_status(fmt: WireFormat, word: str) -> str:
 def read_state(fmt: WireFormat, word: str) -> State:
     """A provider's status word as a polling state; an unrecognised word counts as running.
 
-    The same reading as client/providers.py ``map_state``.
+    The client's only reading of a status word (client/providers.py ``read_task``).
     """
     return STATUS_WORDS[fmt].get(fold_status(fmt, word), UNRECOGNISED_STATE)
 
@@ -261,33 +271,75 @@ class AnswerFields:
     error_message: tuple[JsonPath, ...]
 
 
-def _in_envelopes(*paths: JsonPath) -> tuple[JsonPath, ...]:
-    # Some gateways wrap the task in {"code": 200, "data": {...}} or, on create, in
-    # {"data": [{...}]} (ToAPIs' older pages and APIMart, S9): the same keys, one level down.
-    return (*paths, *(("data", *p) for p in paths), *(("data", 0, *p) for p in paths))
-
-
-ANSWER_FIELDS: Mapping[WireFormat, AnswerFields] = {
-    # S1-S4 (§1.5 responses, §1.6 errors): task fields under "output"; a refused request's
-    # code and message at the top level.
+# Where an answer keeps its task object, tried innermost first by the client's readers (each
+# path is where a task object may stand; the first that holds one is the task).
+TASK_AT: Mapping[WireFormat, tuple[JsonPath, ...]] = {
+    # S1-S4 (§1.5): the task is the "output" object.
+    "dashscope": (("output",),),
+    # The guide's answers are the task itself; some gateways wrap it in {"code": 200, "data":
+    # {...}} or, on create, in {"data": [{...}]} (ToAPIs' older pages and APIMart, S9).
+    "gateway": ((), ("data",), ("data", 0)),
+}
+# Where a task object keeps each fact, relative to the object.
+TASK_FIELDS: Mapping[WireFormat, AnswerFields] = {
+    # S1-S4 (§1.5 responses, §1.6 errors).
     "dashscope": AnswerFields(
-        task_id=(("output", "task_id"),),
-        status=(("output", "task_status"),),
-        video_url=(("output", "video_url"),),
-        error_code=(("output", "code"), ("code",)),
-        error_message=(("output", "message"), ("message",)),
+        task_id=(("task_id",),),
+        status=(("task_status",),),
+        video_url=(("video_url",),),
+        error_code=(("code",),),
+        error_message=(("message",),),
     ),
     # §4(a) (the guide's result.url and error), EvoLink's results list (S12), a bare video_url;
     # OpenAI-style task objects name the id "id" and APIXO "taskId" (S10). Errors are
-    # {"error": {code|type, message}} (new-api, S14), or a top-level code and message.
+    # {"error": {code|type, message}} (new-api, S14).
     "gateway": AnswerFields(
-        task_id=_in_envelopes(("task_id",), ("id",), ("taskId",)),
-        status=_in_envelopes(("status",)),
-        video_url=_in_envelopes(("result", "url"), ("results", 0), ("video_url",)),
-        error_code=(*_in_envelopes(("error", "code"), ("error", "type")), ("code",)),
-        error_message=(*_in_envelopes(("error", "message")), ("message",), ("msg",), ("detail",)),
+        task_id=(("task_id",), ("id",), ("taskId",)),
+        status=(("status",),),
+        video_url=(("result", "url"), ("results", 0), ("video_url",)),
+        error_code=(("error", "code"), ("error", "type")),
+        error_message=(("error", "message"),),
     ),
 }
+# A refused request's code and message outside any task object (§1.6; new-api and others, S14).
+_REFUSAL_CODE: Mapping[WireFormat, tuple[JsonPath, ...]] = {"dashscope": (("code",),), "gateway": (("code",),)}
+_REFUSAL_MESSAGE: Mapping[WireFormat, tuple[JsonPath, ...]] = {
+    "dashscope": (("message",),),
+    "gateway": (("message",), ("msg",), ("detail",)),
+}
+
+
+def _answer_fields(fmt: WireFormat) -> AnswerFields:
+    task = TASK_FIELDS[fmt]
+
+    def anywhere(paths: tuple[JsonPath, ...]) -> tuple[JsonPath, ...]:
+        return tuple((*at, *path) for at in TASK_AT[fmt] for path in paths)
+
+    return AnswerFields(
+        task_id=anywhere(task.task_id),
+        status=anywhere(task.status),
+        video_url=anywhere(task.video_url),
+        error_code=(*anywhere(task.error_code), *_REFUSAL_CODE[fmt]),
+        error_message=(*anywhere(task.error_message), *_REFUSAL_MESSAGE[fmt]),
+    )
+
+
+# Every place a whole answer (create, status or refusal) may keep each fact, for readers that
+# do not look for the task object first (the exported scripts).
+ANSWER_FIELDS: Mapping[WireFormat, AnswerFields] = {fmt: _answer_fields(fmt) for fmt in FORMATS}
+
+
+def task_object(fmt: WireFormat, answer: object, naming: Sequence[JsonPath] = ()) -> dict[str, Any] | None:
+    """The task object of an answer: the innermost place of :data:`TASK_AT` that holds an object.
+
+    With ``naming``, only an object holding a non-empty string at one of those paths counts (a
+    status answer's task is the object that names a status). None when no place does.
+    """
+    for at in reversed(TASK_AT[fmt]):
+        found = at_path(answer, at)
+        if isinstance(found, dict) and (not naming or pick(found, naming) is not None):
+            return found
+    return None
 
 
 def at_path(value: object, path: JsonPath) -> object:

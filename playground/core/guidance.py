@@ -252,7 +252,7 @@ class Guidance(_Frozen):
 _REQUIRED_IDS = (
     "unexpected_response", "task_failed", "outcome_unknown", "deadline_passed", "connect_failed",
     "read_timeout", "chat_endpoint", "task_charged_chat", "download_failed", "result_expired",
-    "local_file_needs_url", "upload_failed", "invalid_request",
+    "local_file_needs_url", "upload_failed", "invalid_request", "run_crashed", "local_file_region",
 )
 
 

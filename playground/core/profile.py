@@ -97,6 +97,18 @@ class MediaLimit(_Frozen):
     max_aspect: float | None = None
     min_seconds: float | None = None
     max_seconds: float | None = None
+    # False where the documentation says "PNG (no alpha)" (reference images, S3/S4): a picture
+    # with transparency is refused before it is uploaded, not after the task has queued.
+    allows_alpha: bool = True
+
+
+class ShotLimits(_Frozen):
+    """How the multi-shot checks judge a prompt's timed shots (they warn, never refuse)."""
+
+    min_seconds: float = Field(default=1.0, gt=0, description="A shot shorter than this is too short to register.")
+    min_seconds_per_shot: float = Field(
+        default=1.5, gt=0, description="A video of d seconds sensibly holds at most d / this many shots."
+    )
 
 
 class ModeRules(_Frozen):
@@ -138,6 +150,7 @@ class Profile(_Frozen):
     aspect_ratios: tuple[str, ...] = Field(min_length=1)
     default_aspect_ratio: str
     seed_max: int = Field(gt=0)
+    shots: ShotLimits = Field(default_factory=ShotLimits)
     modes: dict[Mode, ModeRules]
     media: dict[str, MediaLimit]
 

@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 
 from playground.core.problems import Loc, Problem, shown
 from playground.core.profile import MODES, DurationRule, MediaType, Mode, ModeRules, Profile
+from playground.core.prompt_checks import check_prompt
 from playground.core.request import (
     REQUEST_ADAPTER,
     MediaItem,
@@ -113,6 +114,8 @@ def judge(request: VideoRequest, profile: Profile, options: CheckOptions | None 
                 f"use one of {', '.join(rules.dashscope_models)}",
             )
         )
+    # Shots and reference tokens live in the prompt text; their findings are warnings.
+    found += check_prompt(request, profile, duration_rule(request, rules)[0])
     return found
 
 

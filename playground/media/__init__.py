@@ -4,6 +4,8 @@
   (mode, settings, prompt and inputs);
 * ``playground.media.probe``: ``probe`` says what a file really holds, ``check_media`` judges it
   against a profile's limits, ``MediaError`` explains a file that cannot be used;
+* ``playground.media.checks``: ``check_file``, probe and check in one step: what the client runs
+  before an upload and the sandbox before a render;
 * ``playground.media.samples``: small generated files for tests and examples.
 
 Nothing is re-exported here: a package attribute named ``render`` or ``probe`` would hide the

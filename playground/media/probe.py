@@ -54,6 +54,16 @@ class MediaError(ValueError):
     """A file cannot be used as media; the message says what it is and why."""
 
 
+class OversizeImage(MediaError):
+    """An image whose header already breaks the caller's side limit: a limit it breaks, not
+    damage, so checks report it like any other limit (``problem`` and ``fix``), unread."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}; {fix}")
+        self.problem = problem
+        self.fix = fix
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     """The facts about one media file that the limits are checked against."""
@@ -243,9 +253,9 @@ def _probe_image(path: Path, size: int, max_side: int | None) -> MediaInfo:
 def _check_pixels(path: Path, width: int, height: int, max_side: int | None) -> None:
     """MediaError for an image too large to decode, judged from its header's size."""
     if max_side is not None and max(width, height) > max_side:
-        raise MediaError(
-            f"{path.name} is {width}x{height}, over the limit of {max_side} px a side; "
-            f"scale it down so its longer side is at most {max_side} px (it was not decoded)"
+        raise OversizeImage(
+            f"{path.name} is {width}x{height}, over the limit of {max_side} px a side",
+            f"scale it down so its longer side is at most {max_side} px (it was not decoded)",
         )
     if width * height > MAX_IMAGE_PIXELS:
         raise MediaError(
@@ -412,6 +422,7 @@ def check_media(info: MediaInfo, limit: MediaLimit, loc: Loc) -> list[Problem]:
     found += _check_bytes(info, limit, loc)
     found += _check_sides(info, limit, loc)
     found += _check_seconds(info, limit, loc)
+    found += _check_alpha(info, limit, loc)
     return found
 
 
@@ -494,6 +505,20 @@ def _check_aspect(width: int, height: int, max_aspect: float, loc: Loc) -> list[
             f"{width}x{height} is too {shape} ({_number(aspect, 1)}:1); "
             f"the shape must stay between 1:{bound} and {bound}:1",
             f"crop it so the longer side is at most {bound} times the shorter",
+        )
+    ]
+
+
+def _check_alpha(info: MediaInfo, limit: MediaLimit, loc: Loc) -> list[Problem]:
+    # The probe reports transparency from the image's mode (RGBA, LA, PA) or a PNG/GIF palette's
+    # transparent colour; the profile says where it is refused.
+    if limit.allows_alpha or not info.has_alpha:
+        return []
+    return [
+        Problem(
+            loc,
+            f"this {info.format.upper()} has an alpha channel (transparency), which is not accepted here",
+            "flatten it onto an opaque background, or save it as JPEG",
         )
     ]
 

@@ -6,12 +6,13 @@ loopback in a background thread. Module map: app (routing, limits, error shapes)
 dashscope_routes, gateway_routes, file_routes, oss (the SDK's upload flow), tasks (queue and
 runs), fair (run slots shared in turns between keys), records (tasks on disk, so they survive
 a restart), render_pool and render_worker (the low-priority render processes), worker (one
-render), files (the store), media_types (what an upload really is), scenarios, timing, bodies,
-errors.
+render), files (the store), bindings (what a temporary upload is bound to), lock (one sandbox
+per data dir), media_types (what an upload really is), scenarios, timing, bodies, errors.
 """
 
 from playground.sandbox.app import activate_sandbox, close_sandbox, create_sandbox
 from playground.sandbox.config import SandboxConfig
+from playground.sandbox.lock import DataDirBusy
 from playground.sandbox.scenarios import HEADER as SCENARIO_HEADER
 from playground.sandbox.scenarios import SCENARIOS
 from playground.sandbox.serve import MOUNT, mount, serve_in_thread, standalone_app
@@ -20,6 +21,7 @@ __all__ = [
     "MOUNT",
     "SCENARIOS",
     "SCENARIO_HEADER",
+    "DataDirBusy",
     "SandboxConfig",
     "activate_sandbox",
     "close_sandbox",

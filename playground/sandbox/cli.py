@@ -13,8 +13,10 @@ from typing import Any
 import uvicorn
 from pydantic import ValidationError
 
+from playground.core.contract import API_ROOT
 from playground.core.profile import ProfileError
 from playground.sandbox.config import SandboxConfig
+from playground.sandbox.lock import DataDirBusy
 from playground.sandbox.serve import MOUNT, standalone_app
 from playground.settings import Settings
 
@@ -49,8 +51,13 @@ def run(args: argparse.Namespace) -> int:
     except (ValidationError, ProfileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    try:
+        app = standalone_app(config)
+    except DataDirBusy as exc:  # another sandbox (or python app.py) resumes this dir's tasks
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     shown = f"http://{args.host}:{args.port}{MOUNT}"
-    print(f"sandbox: DashScope {shown}/api/v1, gateway {shown}/v1, docs {shown}/docs "
+    print(f"sandbox: DashScope {shown}{API_ROOT['dashscope']}, gateway {shown}{API_ROOT['gateway']}, docs {shown}/docs "
           f"(delay scale {config.delay_scale:g}, files in {config.store_dir})", file=sys.stderr)
-    uvicorn.run(standalone_app(config), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

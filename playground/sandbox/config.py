@@ -7,6 +7,7 @@ variables, read once by the entry points); the sandbox itself never reads the en
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +53,9 @@ class SandboxConfig:
     # /docs and /openapi.json. Swagger's page loads its scripts from a CDN (no integrity
     # check), so a deployment that mounts the sandbox inside its own origin turns them off.
     docs: bool = True
+    # Wall-clock seconds (time.time): what expiry, task times and the sweep read. Tests pass a
+    # clock they can move forward to expire files and tasks without waiting for the TTL.
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.delay_scale < 0:

@@ -24,32 +24,21 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from playground.core import wire
+from playground.core import contract
 from playground.core.rules import CheckOptions
-from playground.core.schema import request_schema
-from playground.sandbox import bodies, errors
+from playground.core.wire import WireFormat
+from playground.sandbox import bodies, errors, surface
 from playground.sandbox.records import Status, Task
-from playground.sandbox.runtime import (
-    Runtime,
-    authenticate,
-    check_task_id,
-    origin_of,
-    read_json,
-    refusal,
-    request_id,
-    sandbox_base,
-)
+from playground.sandbox.runtime import Runtime, authenticate, request_id, sandbox_base
 from playground.sandbox.timing import dashscope_time
 
-PREFIX = "/api/v1"
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": bodies.DashScopeError} for status in (400, 401, 403, 408, 413, 429)
-}
+FORMAT: WireFormat = "dashscope"
+PREFIX = contract.API_ROOT[FORMAT]
+_PATHS = contract.ENDPOINTS[FORMAT]
 
 
 def _num(value: float) -> int | float:
@@ -79,7 +68,7 @@ def usage_of(task: Task, runtime: Runtime) -> bodies.Usage | None:
 def task_body(task: Task, runtime: Runtime, rid: str, base: str) -> bodies.DashScopeTask:
     if task.expired:
         return unknown_body(task.task_id, rid)
-    output = bodies.TaskOutput(task_id=task.task_id, task_status=task.status.value,
+    output = bodies.TaskOutput(task_id=task.task_id, task_status=surface.status_word(FORMAT, task.status.state),
                                submit_time=dashscope_time(task.submitted_at))
     if task.scheduled_at is not None:
         output.scheduled_time = dashscope_time(task.scheduled_at)
@@ -88,98 +77,83 @@ def task_body(task: Task, runtime: Runtime, rid: str, base: str) -> bodies.DashS
     if task.status == Status.SUCCEEDED:
         output.orig_prompt = task.request.prompt or ""
         expires = math.floor((task.ended_at or 0) + runtime.config.ttl_s)
-        output.video_url = f"{base}/files/results/{task.task_id}/{task.task_id}.mp4?Expires={expires}"
+        output.video_url = f"{surface.result_url(base, task)}?Expires={expires}"
     if task.status == Status.FAILED and task.failure is not None:
         output.code, output.message = task.failure.code, task.failure.message
     return bodies.DashScopeTask(request_id=rid, output=output, usage=usage_of(task, runtime))
 
 
 def unknown_body(task_id: str, rid: str) -> bodies.DashScopeTask:
-    return bodies.DashScopeTask(request_id=rid, output=bodies.TaskOutput(task_id=task_id, task_status="UNKNOWN"))
+    output = bodies.TaskOutput(task_id=task_id, task_status=surface.status_word(FORMAT, "unknown"))
+    return bodies.DashScopeTask(request_id=rid, output=output)
+
+
+def _admit(request: Request) -> CheckOptions:
+    # Without X-DashScope-Async the real API refuses the call; oss:// keys of the SDK's
+    # temporary uploads are resolved only when X-DashScope-OssResourceResolve asks for it.
+    if not all(surface.header_is(request, name, value) for name, value in contract.CREATE_HEADERS[FORMAT].items()):
+        raise errors.synchronous_call()
+    return CheckOptions(allow_oss_urls=surface.header_is(request, contract.OSS_RESOLVE_HEADER))
+
+
+def _new_task_id() -> str:
+    return str(uuid.uuid4())
 
 
 def router(runtime: Runtime) -> APIRouter:
-    api = APIRouter(prefix=PREFIX, tags=["DashScope native"], responses=_ERRORS)
-    profile = runtime.config.profile
+    api = surface.router(FORMAT, "DashScope native", bodies.DashScopeError, (400, 401, 403, 408, 413, 429))
     board = runtime.board
-    schema = {k: v for k, v in request_schema(profile, "dashscope").items() if k != "$schema"}
 
-    @api.post(
-        "/services/aigc/video-generation/video-synthesis",
-        summary="Create a video task",
-        responses={200: {"model": bodies.DashScopeSubmitted}},
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
-    )
+    @surface.create_route(api, runtime, FORMAT, bodies.DashScopeSubmitted)
     async def create_task(request: Request) -> JSONResponse:
-        caller = authenticate(request, "dashscope", runtime.config)
-        if request.headers.get("x-dashscope-async", "").strip().lower() != "enable":
-            raise errors.synchronous_call()
-        throttled = runtime.counters.refusal(caller.scenario, "dashscope", caller.owner)
-        if throttled is not None:
-            raise throttled
-        body = await read_json(request)
-        resolve_oss = request.headers.get("x-dashscope-ossresourceresolve", "").strip().lower() == "enable"
-        parsed = wire.parse(body, profile, "dashscope", CheckOptions(allow_oss_urls=resolve_oss))
-        if not parsed.ok or parsed.request is None:
-            raise refusal(parsed, "dashscope")
-        assert isinstance(body, dict)
-        task = board.submit(
-            task_id=str(uuid.uuid4()), surface="dashscope", owner=caller.owner, model=str(body["model"]),
-            request=parsed.request, scenario=caller.scenario,
-            origin=origin_of(request, runtime.config, caller.owner),
-        )
-        rid = request_id(request)
-        output = bodies.SubmitOutput(task_id=task.task_id, task_status="PENDING")
-        answer = bodies.DashScopeSubmitted(request_id=rid, output=output)
+        task = await surface.create(request, runtime, FORMAT, new_id=_new_task_id, admit=_admit)
+        output = bodies.SubmitOutput(task_id=task.task_id, task_status=surface.status_word(FORMAT, "queued"))
+        answer = bodies.DashScopeSubmitted(request_id=request_id(request), output=output)
         return JSONResponse(answer.dump())
 
-    @api.get("/tasks/{task_id}", summary="Query a task", responses={200: {"model": bodies.DashScopeTask}})
+    @api.get(_PATHS.task, summary="Query a task", responses={200: {"model": bodies.DashScopeTask}})
     async def get_task(task_id: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, "dashscope", runtime.config)
-        check_task_id(task_id)
+        task = surface.find(request, runtime, FORMAT, task_id)
         rid = request_id(request)
-        task = board.lookup(task_id, "dashscope", caller.owner)
         if task is None:
             return JSONResponse(unknown_body(task_id, rid).dump())
-        headers = {"X-Sandbox-Poll-After-Ms": str(board.poll_after_ms(task))}
-        position = board.queue_position(task)
-        if position is not None:
-            headers["X-Sandbox-Queue-Position"] = str(position)
+        headers = surface.task_headers(runtime, task, queue_position=True)
         body = task_body(task, runtime, rid, sandbox_base(request, runtime.config))
         return JSONResponse(body.dump(), headers=headers)
 
-    @api.post("/tasks/{task_id}/cancel", summary="Cancel a PENDING task",
-              responses={200: {"model": bodies.DashScopeCanceled}})
+    @api.post(_PATHS.cancel, summary="Cancel a PENDING task", responses={200: {"model": bodies.DashScopeCanceled}})
     async def cancel_task(task_id: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, "dashscope", runtime.config)
-        check_task_id(task_id)
-        task = board.lookup(task_id, "dashscope", caller.owner)
+        task = surface.find(request, runtime, FORMAT, task_id)
         if task is None or task.expired:
             raise errors.bad_parameter(
                 f"task {task_id} does not exist or has expired", param="task_id",
-                code="UnsupportedOperation", gateway_code="task_not_found",
+                code="UnsupportedOperation", gateway_code=contract.GATEWAY_NOT_FOUND_CODE,
             )
         if not board.cancel(task):
             raise errors.bad_parameter(
-                "Failed to cancel the task, please confirm if the task is in PENDING status "
-                f"(it is {task.status.value}).", param="task_id",
+                "Failed to cancel the task, please confirm if the task is in "
+                f"{surface.status_word(FORMAT, 'queued')} status (it is {task.status.value}).", param="task_id",
                 code="UnsupportedOperation", gateway_code="unsupported_operation",
             )
         return JSONResponse(bodies.DashScopeCanceled(request_id=request_id(request)).dump())
 
-    @api.get("/tasks", summary="List the caller's tasks", responses={200: {"model": bodies.DashScopeTaskList}})
+    task_list = _PATHS.task_list
+    assert task_list is not None, "DashScope lists tasks"
+
+    @api.get(task_list, summary="List the caller's tasks", responses={200: {"model": bodies.DashScopeTaskList}})
     async def list_tasks(request: Request, page_no: str = "1", page_size: str = "10",
                          status: str | None = None, model_name: str | None = None) -> JSONResponse:
-        caller = authenticate(request, "dashscope", runtime.config)
+        caller = authenticate(request, FORMAT, runtime.config)
         number, size = _page_arg("page_no", page_no, 1_000_000), _page_arg("page_size", page_size, 100)
         tasks = [
-            t for t in board.listing("dashscope", caller.owner)
+            t for t in board.listing(FORMAT, caller.owner)
             if (status is None or t.status.value == status) and (model_name is None or t.model == model_name)
         ]
         page = tasks[(number - 1) * size : number * size]
         listed = [
             bodies.ListedTask(
-                task_id=t.task_id, status="UNKNOWN" if t.expired else t.status.value, model_name=t.model,
+                task_id=t.task_id, status=surface.status_word(FORMAT, "unknown" if t.expired else t.status.state),
+                model_name=t.model,
                 gmt_create=dashscope_time(t.submitted_at),
                 start_time=dashscope_time(t.scheduled_at) if t.scheduled_at else None,
                 end_time=dashscope_time(t.ended_at) if t.ended_at else None,
@@ -192,16 +166,17 @@ def router(runtime: Runtime) -> APIRouter:
         )
         return JSONResponse(answer.dump())
 
-    @api.get("/uploads", summary="Get a temporary-upload certificate (the SDK's local-file flow)",
+    @api.get(_PATHS.files, summary="Get a temporary-upload certificate (the SDK's local-file flow)",
              responses={200: {"model": bodies.DashScopeUploadPolicy}})
     async def upload_policy(request: Request, action: str | None = None, model: str | None = None) -> JSONResponse:
-        caller = authenticate(request, "dashscope", runtime.config)
-        if action != "getPolicy":
-            raise errors.bad_parameter("action must be getPolicy", param="action")
+        caller = authenticate(request, FORMAT, runtime.config)
+        if action != contract.UPLOAD_POLICY_ACTION:
+            raise errors.bad_parameter(f"action must be {contract.UPLOAD_POLICY_ACTION}", param="action")
         if not model:
             raise errors.bad_parameter("model is required: the model the file will be used with", param="model")
         host = f"{sandbox_base(request, runtime.config)}/oss"
-        certificate = runtime.signer.certificate(caller.owner, host, runtime.config.max_upload_bytes)
+        # The folder is bound to this key and this model: its files work for nothing else (§6.1).
+        certificate = runtime.signer.certificate(caller.owner, host, runtime.config.max_upload_bytes, model=model)
         answer = bodies.DashScopeUploadPolicy(request_id=request_id(request),
                                               data=bodies.UploadCertificate(**certificate))
         return JSONResponse(answer.dump())

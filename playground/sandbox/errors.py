@@ -21,6 +21,8 @@ from xml.sax.saxutils import escape
 
 from starlette.responses import JSONResponse, Response
 
+from playground.core.contract import ASYNC_HEADER, ENABLE
+
 Surface = Literal["dashscope", "gateway", "oss"]
 
 # The guide page's error types, by HTTP status; anything else 4xx is a request error.
@@ -94,7 +96,7 @@ def invalid_key(reason: str) -> ApiError:
 def synchronous_call() -> ApiError:
     return ApiError(
         403, "AccessDenied", "current user api does not support synchronous calls; "
-        "send the header X-DashScope-Async: enable",
+        f"send the header {ASYNC_HEADER}: {ENABLE}",
         gateway_code="access_denied",
     )
 

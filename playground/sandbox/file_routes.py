@@ -15,7 +15,8 @@
   sandbox`` (no script of a file ever runs with the origin's rights), inline for the media
   types browsers play and ``Content-Disposition: attachment`` for anything else.
 * ``POST /sandbox/oss`` is the temporary-upload bucket of the SDK's local-file flow (oss.py);
-  it applies the same content check (400 ``InvalidArgument`` in OSS's XML shape).
+  it applies the same content check (400 ``InvalidArgument`` in OSS's XML shape) and records the
+  key and the model the folder's policy was issued for (bindings.py).
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from playground.core.contract import SANDBOX_UPLOAD_PATH
 from playground.sandbox import bodies, errors, media_types
+from playground.sandbox.bindings import Binding, write_binding
 from playground.sandbox.errors import ApiError
 from playground.sandbox.files import BadName, NotMedia, Stored, TooLarge, safe_name
 from playground.sandbox.runtime import Runtime, authenticate, sandbox_base
 from playground.sandbox.timing import iso_time
 
-UPLOAD_PATH = "/v1/files"
+UPLOAD_PATH = SANDBOX_UPLOAD_PATH
 OSS_PATH = "/oss"
 _MULTIPART_DOC = {
     "requestBody": {
@@ -137,6 +140,10 @@ def router(runtime: Runtime) -> APIRouter:
             except BadName as exc:
                 raise ApiError(400, "InvalidObjectName", str(exc), gateway_code="InvalidObjectName") from None
             try:
+                # The binding first (key and model, from the signed policy): the object must never
+                # be resolvable without what it is bound to.
+                binding = Binding(grant.owner, grant.model)
+                await asyncio.to_thread(write_binding, store.upload_folder(grant.file_id), binding)
                 await asyncio.to_thread(store.save, upload.file, name, min(limit, grant.max_bytes),
                                         grant.file_id, not grant.forbid_overwrite)
             except FileExistsError:

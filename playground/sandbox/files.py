@@ -17,6 +17,7 @@ first, so disk use stays bounded.
 A task reads media only from this store (by its served URL, or by the ``oss://`` key the
 official SDK's temporary upload returned) and from ``data:`` URIs. Any other URL is refused
 without being fetched: a deployed playground must not become a proxy into its own network.
+An ``oss://`` key resolves only for the key and the model its upload is bound to (bindings.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import BinaryIO, Literal
 from urllib.parse import unquote, urlsplit
 
 from playground.sandbox import media_types
+from playground.sandbox.bindings import read_binding
 from playground.sandbox.media_types import MediaType
 
 Kind = Literal["uploads", "results"]
@@ -178,6 +180,10 @@ class FileStore:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def upload_folder(self, file_id: str) -> Path:
+        """Where an upload's files live (BadName for an id the store does not issue)."""
+        return self._inside("uploads", file_id)
+
     def discard(self, kind: Literal["uploads", "results", "work"], file_id: str) -> None:
         shutil.rmtree(self._inside(kind, file_id), ignore_errors=True)
 
@@ -304,8 +310,12 @@ def oss_dir(owner: str, date: str, file_id: str) -> str:
     return f"{OSS_BUCKET}/{owner}/{date}/{file_id}"
 
 
-def resolve(url: str, origin: Origin, store: FileStore) -> Path | bytes:
-    """The local file (or the decoded bytes of a data: URI) a media URL stands for."""
+def resolve(url: str, origin: Origin, store: FileStore, model: str | None = None) -> Path | bytes:
+    """The local file (or the decoded bytes of a data: URI) a media URL stands for.
+
+    ``model`` is the model of the request the URL is in: an ``oss://`` key uploaded for another
+    model is refused (None skips that check, for callers with no request).
+    """
     if url.startswith("data:"):
         _, _, payload = url.partition(",")
         try:
@@ -314,7 +324,7 @@ def resolve(url: str, origin: Origin, store: FileStore) -> Path | bytes:
             raise MediaRefused("the data: URI's base64 payload does not decode") from None
     parts = urlsplit(url)
     if parts.scheme == "oss":
-        return _resolve_oss(url, origin, store)
+        return _resolve_oss(url, origin, store, model)
     if parts.scheme not in ("http", "https"):
         raise MediaRefused(f"{url[:80]!r} is not an http(s), oss:// or data: URL")
     if not _is_own_host(parts.netloc, origin):
@@ -337,7 +347,7 @@ def resolve(url: str, origin: Origin, store: FileStore) -> Path | bytes:
     raise MediaRefused(f"{url[:120]} is not a file URL of this sandbox (they look like {example})")
 
 
-def _resolve_oss(url: str, origin: Origin, store: FileStore) -> Path:
+def _resolve_oss(url: str, origin: Origin, store: FileStore, model: str | None) -> Path:
     key = url.removeprefix("oss://")
     parts = key.split("/")
     if len(parts) != 5 or parts[0] != OSS_BUCKET:
@@ -349,10 +359,21 @@ def _resolve_oss(url: str, origin: Origin, store: FileStore) -> Path:
         raise MediaRefused(f"{url[:120]} does not name a file") from None
     if owner != origin.owner:
         raise MediaRefused(f"{url[:120]} was uploaded with another API key; temporary files belong to one key")
-    found = store.find("uploads", file_id, name)
-    if found is None:
+    found = store.find("uploads", file_id, name) if is_id(file_id) else None
+    # The binding, not the key's own wording, decides: a key naming its own tag in front of
+    # another key's folder id must still be refused.
+    binding = read_binding(store.upload_folder(file_id)) if found is not None else None
+    if found is None or binding is None:
         kept = _hours(store.ttl_s)
         raise MediaRefused(f"{url[:120]} does not exist or has expired (temporary files are kept {kept})")
+    if binding.owner != origin.owner:
+        raise MediaRefused(f"{url[:120]} was uploaded with another API key; temporary files belong to one key")
+    if model is not None and binding.model != model:
+        raise MediaRefused(
+            f"{url[:120]} was uploaded for model {binding.model or '(none)'} and cannot be used with {model}: "
+            "a temporary file works only with the model named when its upload policy was asked for; "
+            f"upload it again with model={model}"
+        )
     return found.path
 
 

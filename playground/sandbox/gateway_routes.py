@@ -18,40 +18,23 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from playground.core import wire
+from playground.core import contract
 from playground.core.rules import CheckOptions
-from playground.core.schema import request_schema
-from playground.sandbox import bodies
+from playground.core.wire import WireFormat
+from playground.sandbox import bodies, surface
 from playground.sandbox.errors import ApiError
 from playground.sandbox.records import Status, Task
-from playground.sandbox.runtime import (
-    Runtime,
-    authenticate,
-    check_task_id,
-    origin_of,
-    read_json,
-    refusal,
-    sandbox_base,
-)
+from playground.sandbox.runtime import Runtime, sandbox_base
 from playground.sandbox.timing import iso_time
 
-PREFIX = "/v1"
+FORMAT: WireFormat = "gateway"
+PREFIX = contract.API_ROOT[FORMAT]
+_PATHS = contract.ENDPOINTS[FORMAT]
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_STATUS: dict[Status, bodies.GatewayStatus] = {
-    Status.PENDING: "queued",
-    Status.RUNNING: "in_progress",
-    Status.SUCCEEDED: "completed",
-    Status.FAILED: "failed",
-    Status.CANCELED: "failed",
-}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": bodies.GatewayError} for status in (400, 401, 404, 408, 413, 429)
-}
 
 
 def new_task_id() -> str:
@@ -64,7 +47,8 @@ def task_body(task: Task, runtime: Runtime, base: str) -> bodies.GatewayTask:
     board = runtime.board
     body = bodies.GatewayTask(
         task_id=task.task_id, model=runtime.config.profile.gateway_model, mode=task.request.mode,
-        status=_STATUS[task.status], progress=board.progress(task), created_at=iso_time(task.submitted_at),
+        status=surface.status_word(FORMAT, task.status.state), progress=board.progress(task),
+        created_at=iso_time(task.submitted_at),
         queue_position=board.queue_position(task),
     )
     if task.scheduled_at is not None:
@@ -76,7 +60,7 @@ def task_body(task: Task, runtime: Runtime, base: str) -> bodies.GatewayTask:
         # An expired task shows when its URL stopped working: the moment it ended.
         body.expires_at = iso_time(task.ended_at if task.expired else task.ended_at + runtime.config.ttl_s)
         body.result = bodies.VideoResult(
-            url=f"{base}/files/results/{task.task_id}/{task.task_id}.mp4",
+            url=surface.result_url(base, task),
             width=outcome.width, height=outcome.height,
             duration=int(outcome.duration_s) if outcome.duration_s.is_integer() else outcome.duration_s,
             fps=30, seed=task.seed,
@@ -84,49 +68,34 @@ def task_body(task: Task, runtime: Runtime, base: str) -> bodies.GatewayTask:
     if task.status == Status.FAILED and task.failure is not None:
         body.error = bodies.TaskError(code=task.failure.code, message=task.failure.message, param=task.failure.param)
     if task.status == Status.CANCELED:
-        body.error = bodies.TaskError(code="canceled", message="the task was canceled before it started")
+        body.error = bodies.TaskError(code=contract.GATEWAY_CANCELED_CODE,
+                                      message="the task was canceled before it started")
     return body
 
 
-def router(runtime: Runtime) -> APIRouter:
-    api = APIRouter(prefix=PREFIX, tags=["Gateway"], responses=_ERRORS)
-    profile = runtime.config.profile
-    board = runtime.board
-    schema = {k: v for k, v in request_schema(profile, "gateway").items() if k != "$schema"}
+def _admit(request: Request) -> CheckOptions:
+    # No headers to check; a gateway takes media only as URLs (never oss:// keys).
+    return CheckOptions(allow_oss_urls=False)
 
-    @api.post(
-        "/videos/generations",
-        summary="Create a video task",
-        responses={200: {"model": bodies.GatewayCreated}},
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
-    )
+
+def router(runtime: Runtime) -> APIRouter:
+    api = surface.router(FORMAT, "Gateway", bodies.GatewayError, (400, 401, 404, 408, 413, 429))
+
+    @surface.create_route(api, runtime, FORMAT, bodies.GatewayCreated)
     async def create_generation(request: Request) -> JSONResponse:
-        caller = authenticate(request, "gateway", runtime.config)
-        throttled = runtime.counters.refusal(caller.scenario, "gateway", caller.owner)
-        if throttled is not None:
-            raise throttled
-        body = await read_json(request)
-        parsed = wire.parse(body, profile, "gateway", CheckOptions(allow_oss_urls=False))
-        if not parsed.ok or parsed.request is None:
-            raise refusal(parsed, "gateway")
-        task = board.submit(
-            task_id=new_task_id(), surface="gateway", owner=caller.owner, model=profile.gateway_model,
-            request=parsed.request, scenario=caller.scenario,
-            origin=origin_of(request, runtime.config, caller.owner),
-        )
-        answer = bodies.GatewayCreated(task_id=task.task_id, model=profile.gateway_model, mode=parsed.request.mode,
-                                       status="queued", created_at=iso_time(task.submitted_at))
+        task = await surface.create(request, runtime, FORMAT, new_id=new_task_id, admit=_admit)
+        answer = bodies.GatewayCreated(task_id=task.task_id, model=task.model, mode=task.request.mode,
+                                       status=surface.status_word(FORMAT, "queued"),
+                                       created_at=iso_time(task.submitted_at))
         return JSONResponse(answer.dump())
 
-    @api.get("/videos/generations/{task_id}", summary="Query a task", responses={200: {"model": bodies.GatewayTask}})
+    @api.get(_PATHS.task, summary="Query a task", responses={200: {"model": bodies.GatewayTask}})
     async def get_generation(task_id: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, "gateway", runtime.config)
-        check_task_id(task_id)
-        task = board.lookup(task_id, "gateway", caller.owner)
+        task = surface.find(request, runtime, FORMAT, task_id)
         if task is None:
             raise ApiError(404, "InvalidParameter", f"no task {task_id}: it does not exist, belongs to another "
-                           "key, or has expired", gateway_code="task_not_found", param="task_id")
+                           "key, or has expired", gateway_code=contract.GATEWAY_NOT_FOUND_CODE, param="task_id")
         body = task_body(task, runtime, sandbox_base(request, runtime.config))
-        return JSONResponse(body.dump(), headers={"X-Sandbox-Poll-After-Ms": str(board.poll_after_ms(task))})
+        return JSONResponse(body.dump(), headers=surface.task_headers(runtime, task))
 
     return api

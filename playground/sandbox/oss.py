@@ -13,8 +13,11 @@ For a local path (or ``file://`` URL) in a request, the ``dashscope`` SDK (see
 
 Here the bucket is ``{sandbox}/oss`` and the object lands in the file store's uploads under the
 policy's id, so the task reads it like any other upload. Policies are HMAC-signed with a
-per-instance secret, so the bucket needs no state of its own; an upload directory belongs to
-one API key (``oss://`` keys of another key are refused, like the real per-account files).
+per-instance secret, so the bucket needs no state of its own. An upload folder is bound, as the
+real service binds temporary files (§6.1), to the API key that asked for the policy and to the
+model named in that request: both travel in the signed policy, the bucket writes them beside
+the object (bindings.py), and an ``oss://`` URL used by another key or for another model is
+refused wherever it is resolved (files.py).
 Everything the upload may do comes from the signed policy, never from the form's own fields:
 the folder, the size limit and whether an existing object may be overwritten (the policy's
 ``x-oss-forbid-overwrite`` condition; a form field saying otherwise changes nothing). The
@@ -34,12 +37,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from playground.core.contract import OSS_SCHEME
+from playground.core.request import VideoRequest, media_of
+from playground.core.wire import WireFormat, path_of
+from playground.sandbox import errors
 from playground.sandbox.errors import ApiError
-from playground.sandbox.files import OSS_BUCKET, new_id, oss_dir
+from playground.sandbox.files import OSS_BUCKET, FileStore, MediaRefused, Origin, new_id, oss_dir, resolve
 
 POLICY_LIFETIME_S = 300  # the real certificate's expire_in_seconds
 ACCESS_KEY_ID = "SANDBOXOSSACCESSKEY"
 _FORBID_OVERWRITE = "x-oss-forbid-overwrite"
+# The model the folder is bound to. The real service keeps this on its side; here it rides in
+# the signed policy so the bucket learns it without shared state (no form field is compared).
+_BOUND_MODEL = "x-sandbox-bound-model"
 
 
 def _oss_error(status: int, code: str, message: str) -> ApiError:
@@ -55,6 +65,7 @@ class Grant:
     name: str
     max_bytes: int
     forbid_overwrite: bool
+    model: str  # the model named when the policy was asked for: the only one the file works with
 
 
 class PolicySigner:
@@ -66,8 +77,9 @@ class PolicySigner:
     def _sign(self, policy: str) -> str:
         return base64.b64encode(hmac.new(self._secret, policy.encode(), hashlib.sha1).digest()).decode()
 
-    def certificate(self, owner: str, upload_host: str, max_bytes: int, now: float | None = None) -> dict[str, Any]:
-        """The ``data`` of a getPolicy answer, for a fresh upload folder."""
+    def certificate(self, owner: str, upload_host: str, max_bytes: int, *, model: str,
+                    now: float | None = None) -> dict[str, Any]:
+        """The ``data`` of a getPolicy answer, for a fresh upload folder bound to ``owner`` and ``model``."""
         now = time.time() if now is None else now
         day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
         upload_dir = oss_dir(owner, day, new_id("oss_"))
@@ -79,6 +91,7 @@ class PolicySigner:
                 ["starts-with", "$key", upload_dir + "/"],
                 ["content-length-range", 0, max_bytes],
                 {_FORBID_OVERWRITE: "true"},
+                {_BOUND_MODEL: model},
             ],
         }
         policy = base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
@@ -117,6 +130,7 @@ class PolicySigner:
             max_bytes = int(rules["content-length-range"][2])
             # Signed, so it is what this sandbox decided; absent (never issued so) means the safe choice.
             forbid = str(exact.get(_FORBID_OVERWRITE, "true")).lower() == "true"
+            model = str(exact.get(_BOUND_MODEL, ""))  # "" (never issued so) matches no model
         except (binascii.Error, ValueError, KeyError, TypeError, IndexError, AttributeError):
             raise _oss_error(400, "InvalidPolicyDocument",
                              "Invalid Policy: the policy document cannot be read.") from None
@@ -127,4 +141,34 @@ class PolicySigner:
             condition = f'["starts-with", "$key", "{prefix}"]'
             raise _oss_error(403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {condition}")
         _, owner, _, file_id = prefix.rstrip("/").split("/")
-        return Grant(owner, file_id, key[len(prefix):], max_bytes, forbid)
+        return Grant(owner, file_id, key[len(prefix):], max_bytes, forbid, model)
+
+
+def _temporary_urls(request: VideoRequest) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every oss:// URL in a request, with where it is (a request-model loc)."""
+    named: list[tuple[tuple[str | int, ...], str | None]] = [(("audio_url",), getattr(request, "audio_url", None))]
+    for index, item in enumerate(media_of(request)):
+        named += [(("media", index, "url"), item.url), (("media", index, "reference_voice"), item.reference_voice)]
+    return [(loc, url) for loc, url in named if url is not None and url.startswith(OSS_SCHEME)]
+
+
+def refuse_unbound(request: VideoRequest, *, model: str, origin: Origin, store: FileStore, fmt: WireFormat) -> None:
+    """Refuse a create whose oss:// URLs the service would not resolve for this key and model.
+
+    With ``X-DashScope-OssResourceResolve: enable`` the service turns oss:// URLs into files
+    when it accepts the create, so a file that is gone, or bound to another account or another
+    model (§6.1), is a refusal of the create itself: HTTP 400 ``InvalidParameter`` naming the
+    field, what the file is bound to and the fix.
+
+    ⚠ Unconfirmed: the documentation says files cannot be shared across models or accounts but
+    not what the service answers (status, code, message, or whether the task fails later
+    instead); this shape is the sandbox's choice, in the form of DashScope's other parameter
+    errors. Blocking (it reads the store): call it from a thread.
+    """
+    for loc, url in _temporary_urls(request):
+        try:
+            resolve(url, origin, store, model)
+        except MediaRefused as exc:
+            field = path_of(fmt, loc)
+            raise errors.bad_parameter(f"{field}: {exc}", field) from None
+

@@ -29,6 +29,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from playground.core.contract import WRITTEN_STATUS, read_state
+from playground.core.polling import State
 from playground.core.request import REQUEST_ADAPTER, VideoRequest
 from playground.core.wire import WireFormat
 from playground.sandbox import timing
@@ -42,12 +44,22 @@ _SURFACES: tuple[WireFormat, ...] = ("dashscope", "gateway")
 _log = logging.getLogger(__name__)
 
 
+_WORDS = WRITTEN_STATUS["dashscope"]
+
+
 class Status(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
+    """Where a task is, spelled as DashScope writes it (the stored records keep these words)."""
+
+    PENDING = _WORDS["queued"]
+    RUNNING = _WORDS["running"]
+    SUCCEEDED = _WORDS["succeeded"]
+    FAILED = _WORDS["failed"]
+    CANCELED = _WORDS["canceled"]
+
+    @property
+    def state(self) -> State:
+        """The state in the playground's terms, which each surface writes in its own words."""
+        return read_state("dashscope", self.value)
 
 
 FINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED})

@@ -18,12 +18,14 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
+from playground.core import contract
 from playground.core.problems import Problem
 from playground.core.wire import Parsed, WireFormat, path_of
 from playground.sandbox import errors, media_types, scenarios
 from playground.sandbox.config import SandboxConfig
 from playground.sandbox.errors import ApiError
 from playground.sandbox.files import FileStore, Origin
+from playground.sandbox.lock import DataDirLock
 from playground.sandbox.oss import PolicySigner
 from playground.sandbox.scenarios import Scenario, SubmitCounters
 from playground.sandbox.tasks import TaskBoard
@@ -38,15 +40,26 @@ class Runtime:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        formats = (f for limit in config.profile.media.values() for f in limit.formats)
-        self.store = FileStore(config.store_dir, config.ttl_s, config.max_store_bytes,
-                               accepted=media_types.accepted(formats))
-        self.board = TaskBoard(config, self.store)
+        # Before the board reads the stored tasks back: only one process may resume them
+        # (DataDirBusy for a second sandbox on the same data dir; lock.py).
+        self.lock = DataDirLock(config.store_dir, config.data_dir)
+        self.lock.acquire()
+        try:
+            formats = (f for limit in config.profile.media.values() for f in limit.formats)
+            self.store = FileStore(config.store_dir, config.ttl_s, config.max_store_bytes, clock=config.clock,
+                                   accepted=media_types.accepted(formats))
+            self.board = TaskBoard(config, self.store, clock=config.clock)
+        except BaseException:
+            self.lock.release()
+            raise
         self.counters = SubmitCounters()
         self.signer = PolicySigner()
 
     async def close(self) -> None:
-        await self.board.close()
+        try:
+            await self.board.close()
+        finally:
+            self.lock.release()
 
 
 @dataclass(frozen=True)
@@ -74,10 +87,10 @@ def _accepted(key: str, check: Callable[[str], bool] | None) -> bool:
 
 def authenticate(request: Request, surface: scenarios.Surface, config: SandboxConfig) -> Caller:
     """The caller's key tag and scenario, or the refusal the request earns."""
-    header = request.headers.get("authorization", "")
+    header = request.headers.get(contract.AUTHORIZATION, "")
     scheme, _, key = header.partition(" ")
     key = key.strip()
-    if scheme.lower() != "bearer" or not key:
+    if scheme.lower() != contract.BEARER.lower() or not key:
         raise errors.missing_key(config.accept_key is None)
     if key.startswith(INVALID_KEY_PREFIX):
         raise errors.invalid_key(f"(keys starting with {INVALID_KEY_PREFIX} are always refused)")

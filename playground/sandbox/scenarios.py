@@ -43,10 +43,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
+from playground.core.contract import SCENARIO_HEADER
 from playground.sandbox import errors
 from playground.sandbox.errors import ApiError
 
-HEADER = "X-Sandbox-Scenario"
+HEADER = SCENARIO_HEADER
 Surface = Literal["dashscope", "gateway"]
 
 

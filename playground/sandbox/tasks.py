@@ -310,7 +310,8 @@ class TaskBoard:
         for number, (kind, loc, url) in enumerate(named):
             param = path_of(task.surface, loc)
             try:
-                found = resolve(url, task.origin, self.store)
+                # Checked again here: an oss:// file may have expired since the create.
+                found = resolve(url, task.origin, self.store, task.model)
             except MediaRefused as exc:
                 return Failure("InvalidURL", f"Invalid URL provided in your request. {param}: {exc}", param)
             if isinstance(found, bytes):

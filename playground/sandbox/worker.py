@@ -71,23 +71,21 @@ def _failed(code: str, message: str, param: str | None = None) -> Outcome:
 
 def produce(job: RenderJob) -> Outcome:
     """Check the inputs as the real service does, then render the video to job.out_path."""
-    from playground.media.probe import MediaError, check_media, probe
+    from playground.media.checks import check_file
+    from playground.media.probe import MediaError
     from playground.media.render import RenderSpec, render
 
     infos: dict[int, MediaInfo] = {}
     for index, item in enumerate(job.inputs):
-        try:
-            info = probe(item.path)
-        except (MediaError, OSError) as exc:
+        # The very check the playground's client runs before it uploads (media/checks.py).
+        verdict = check_file(item.path, job.limits.get(item.type), ())
+        if verdict.unreadable is not None:
             return _failed("InvalidParameter.DataInspection",
-                           f"{item.param} ({item.type}): the file cannot be used: {exc}", item.param)
-        limit = job.limits.get(item.type)
-        # The same file checks the playground runs before it sends anything.
-        found = [p for p in check_media(info, limit, ()) if p.severity == "error"] if limit is not None else []
-        if found:
-            lines = " | ".join(f"{item.param} ({item.type}): {p.message}; {p.fix}" for p in found)
+                           f"{item.param} ({item.type}): the file cannot be used: {verdict.unreadable}", item.param)
+        if verdict.errors or verdict.info is None:
+            lines = " | ".join(f"{item.param} ({item.type}): {p.message}; {p.fix}" for p in verdict.errors)
             return _failed("InvalidParameter", lines, item.param)
-        infos[index] = info
+        infos[index] = verdict.info
 
     def first(kind: str) -> tuple[Path, MediaInfo] | None:
         for index, item in enumerate(job.inputs):

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from playground.core import importer, snippets
 from playground.core.profile import MODES, Mode
 from playground.core.request import ReferenceToVideo
-from playground.core.rules import duration_rule
+from playground.core.rules import CheckOptions, duration_rule
 from playground.core.signing import BROWSER_COOKIE, browser_id
 from playground.settings import Provider
 from playground.ui import examples, runs
@@ -121,7 +121,11 @@ def make_preview(services: Services, mode: Mode) -> Callable[..., tuple[str, str
 
     def preview(provider: Provider, wire: Any, *values: Any) -> tuple[str, str, str]:
         form = dict(zip(names, values, strict=True))
-        shown = build_preview(mode, form, services.wire_for(provider, wire), services.profile)
+        fmt = services.wire_for(provider, wire)
+        # A file attached for DashScope comes back as an oss:// URL of its temporary upload, which
+        # the DashScope format takes (Send adds the resolve header): the verdict must agree.
+        options = CheckOptions(allow_oss_urls=fmt == "dashscope")
+        shown = build_preview(mode, form, fmt, services.profile, options)
         return shown.json_text(), shown.verdict_html(), _counter(form.get("prompt"), services.profile.prompt_max_chars)
 
     _named(preview, f"preview_{mode.replace('-', '_')}", ["provider", "wire", *names])

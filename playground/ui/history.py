@@ -12,9 +12,8 @@ from typing import Any
 
 import gradio as gr
 
-from playground.client import runner
-from playground.client.ledger import RunRecord
-from playground.client.providers import ProviderConfig
+from playground.client import ProviderConfig, RunRecord, RunState, label_of
+from playground.client import recover as recover_run
 from playground.core.profile import MODES, Mode
 from playground.core.wire import WireFormat
 from playground.ui import history_views as views
@@ -23,10 +22,12 @@ from playground.ui.forms import field_names, form_from_request
 from playground.ui.handlers import owner_of, session_of
 from playground.ui.layout import ModeTab
 from playground.ui.services import Services
+from playground.ui.views import RunView
 from playground.web.media import media_url
 
-STATUS_FILTER = ["all", "active", "succeeded", "failed", "canceled", "refused", "invalid", "unknown", "expired",
-                 "deadline", "outcome_unknown", "unreachable", "download_failed"]
+# (label, value): "active" is every run not finished yet; then one choice per way a run ends.
+STATUS_FILTER = [("all", "all"), ("active", "active"),
+                 *((state.label, state.value) for state in RunState if state.terminal)]
 EXPORTS = [("curl (bash)", "curl"), ("Python (httpx)", "python"), ("JavaScript (fetch)", "javascript"),
            ("Wire JSON", "json")]
 def _mine(services: Services, request: gr.Request, run_id: str | None) -> RunRecord | None:
@@ -201,7 +202,7 @@ def _make_export(services: Services) -> Callable[..., str]:
 def _make_bundle(services: Services) -> Callable[..., str | None]:
     def run_bundle(run_id: str, request: gr.Request) -> str | None:
         """A zip of the run for a bug report or a stakeholder: request, responses, timeline, video."""
-        from playground.client.bundle import write_bundle
+        from playground.client import write_bundle
 
         record = _mine(services, request, run_id)
         if record is None:
@@ -275,12 +276,26 @@ def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, 
             raise gr.Error(f"Task id: {task_id[:60]!r} is not a task id; ids are letters and digits, with - _ . : "
                            "inside (no spaces, slashes or control characters).")
         session = session_of(services, request)
-        known = services.ledger().find_task(task_id)
+        ledger = services.ledger()
+        known = ledger.find_task(task_id)
+        if known is not None and known.session_id is None:
+            # A run of the command line (no browser owns it): recovering it here adopts it, so it
+            # shows in this browser's History from now on.
+            ledger.update(known.run_id, session_id=session.owner)
+            known = ledger.get(known.run_id)
         if known is not None and known.session_id != session.owner:
             # Another browser's run: following it here would take it over. Say no more than for
             # a task that does not exist at all.
             raise gr.Error(f"Task id: no task {task_id!r} that this browser can follow; recover tasks you "
                            "submitted, with the key they were submitted with.")
+        if known is not None and known.finished:
+            # Nothing to follow: the run has ended. Show where it ended instead of a second run.
+            note = f"This task's run has already ended ({label_of(known.state)}); it is in History."
+            view = RunView(state=known.state, task_id=known.task_id, note=note,
+                           video_path=services.handout(views.video_of(known)))
+            status, guidance, video, _, _ = view.as_outputs()
+            yield status, guidance, video
+            return
         if known is not None and known.run_id in services.board.running():
             async for view in runs.watch(services, known.run_id):  # already followed: no second run
                 status, guidance, video, _, _ = view.as_outputs()
@@ -293,11 +308,12 @@ def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, 
             config = runs.provider_config(services, connection)
         except runs.ConnectionError_ as exc:
             raise gr.Error(str(exc)) from None
-        stream = runner.recover(task_id, config, services.ledger(), services.runs_dir,
-                                deadline_s=services.settings.run_deadline_s,
-                                session_id=session.owner,
-                                options=runs.run_options(services))
-        run_id = await services.board.start(stream, provider=config)
+        ledger = services.ledger()
+        stream = recover_run(task_id, config, ledger, services.runs_dir,
+                             deadline_s=services.settings.run_deadline_s,
+                             session_id=session.owner,
+                             options=runs.run_options(services))
+        run_id = await services.board.start(stream, provider=config, ledger=ledger)
         async for view in runs.watch(services, run_id):
             status, guidance, video, _, _ = view.as_outputs()
             yield status, guidance, video

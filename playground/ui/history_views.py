@@ -12,10 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from playground.client.ledger import LedgerEvent, RunRecord
+from playground.client import LedgerEvent, RunRecord, RunState, label_of
 
 HEADERS = ["time", "mode", "provider", "status", "duration", "resolution", "prompt", "task id", "run id"]
-ACTIVE_STATES = {"validating", "uploading", "submitting", "queued", "running", "downloading", "stalled"}
+# What History calls active: under way, or ended for now in a way a resume picks up again.
+ACTIVE_STATES = frozenset(state for state in RunState if state.active or state.resumable)
 
 
 def request_of(record: RunRecord) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def row(record: RunRecord) -> list[str]:
         _when(record.created_at),
         request.get("mode", "(recovered)"),
         record.provider + (f" · {record.scenario}" if record.scenario else ""),
-        record.state,
+        label_of(record.state),
         str(request.get("duration", "")),
         str(request.get("resolution", "")),
         prompt[:60] + ("…" if len(prompt) > 60 else ""),
@@ -63,7 +64,8 @@ def rows(records: Sequence[RunRecord], mode: str | None, status: str | None) -> 
 def timeline_html(events: Sequence[LedgerEvent], scrub: Callable[[str], str] = str) -> str:
     """The run's events; ``scrub`` takes out what a browser must not see (server paths)."""
     items = "".join(
-        f"<tr><td>{_when(e.at)}</td><td>{html.escape(e.state)}</td><td>{html.escape(scrub(e.detail or ''))}</td>"
+        f"<tr><td>{_when(e.at)}</td><td>{html.escape(label_of(e.state))}</td>"
+        f"<td>{html.escape(scrub(e.detail or ''))}</td>"
         f"<td><code>{html.escape(e.request_id or '')}</code></td></tr>"
         for e in events
     )
@@ -106,7 +108,9 @@ def compare_html(records: Sequence[RunRecord], video_url: Any) -> str:
     """Parameters side by side, differing rows marked, and the videos in one synced strip."""
     flat = [_flatten(request_of(r)) for r in records]
     keys = sorted({k for f in flat for k in f})
-    head = "".join(f"<th>{html.escape(r.run_id[-8:])}<br><small>{html.escape(r.state)}</small></th>" for r in records)
+    head = "".join(
+        f"<th>{html.escape(r.run_id[-8:])}<br><small>{html.escape(label_of(r.state))}</small></th>" for r in records
+    )
     body = []
     for key in keys:
         values = [f.get(key, "—") for f in flat]

@@ -6,7 +6,6 @@ chooses the provider for a browser session and turns runner events into what the
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,15 +14,12 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from playground.client import runner
-from playground.client.api import VideoClient
-from playground.client.errors import PlaygroundError
-from playground.client.providers import ProviderConfig
+from playground.client import ProviderConfig, RunEvent, RunOptions, RunState, attach_file
+from playground.client import run as start_run
 from playground.core.guidance import load_guidance
 from playground.core.problems import Problem
-from playground.core.profile import MediaLimit, Mode
+from playground.core.profile import Mode
 from playground.core.wire import WireFormat
-from playground.media.probe import MediaError, check_media, probe
 from playground.settings import Provider
 from playground.ui.services import Services
 from playground.ui.views import RunView
@@ -114,17 +110,18 @@ def provider_config(services: Services, connection: Connection) -> ProviderConfi
         raise ConnectionError_(f"Connection: {reason}") from None
 
 
-def run_options(services: Services) -> runner.RunOptions:
+def run_options(services: Services) -> RunOptions:
     """How the server runs a browser's request: never reading server files a form names, and
     leaving the task to resume() when the server stops rather than cancelling a paid task."""
-    return runner.RunOptions(profile=services.profile, cancel_on_abort=False, allow_local_files=False)
+    return RunOptions(profile=services.profile, cancel_on_abort=False, allow_local_files=False,
+                      uploads=services.uploads)
 
 
 def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3]
 
 
-def _guidance(event: runner.RunEvent) -> dict[str, Any] | None:
+def _guidance(event: RunEvent) -> dict[str, Any] | None:
     """The card for a failure, or for a retry in progress (so a presenter sees the backoff)."""
     error = event.error
     if error is not None:
@@ -153,7 +150,7 @@ def _guidance(event: runner.RunEvent) -> dict[str, Any] | None:
     }
 
 
-def _measured(event: runner.RunEvent) -> dict[str, Any]:
+def _measured(event: RunEvent) -> dict[str, Any]:
     info = event.media
     if info is None:
         return {}
@@ -167,7 +164,7 @@ def _measured(event: runner.RunEvent) -> dict[str, Any]:
     return out
 
 
-def _retry_line(event: runner.RunEvent) -> str | None:
+def _retry_line(event: RunEvent) -> str | None:
     note = event.retry
     if note is None:
         return None
@@ -181,7 +178,7 @@ def scrub_paths(text: str, services: Services) -> str:
     return text
 
 
-def view_of(event: runner.RunEvent, services: Services, retries: Sequence[str] = ()) -> RunView:
+def view_of(event: RunEvent, services: Services, retries: Sequence[str] = ()) -> RunView:
     note = event.message
     if event.video_path is not None:
         note = note.replace(str(event.video_path), event.video_path.name)
@@ -205,7 +202,7 @@ def view_of(event: runner.RunEvent, services: Services, retries: Sequence[str] =
 
 def _refused_view(message: str) -> RunView:
     return RunView(
-        state="invalid",
+        state=RunState.INVALID,
         note=message,
         guidance={
             "title": "Not sent: the connection is incomplete",
@@ -225,12 +222,13 @@ async def follow(
     except ConnectionError_ as exc:
         yield _refused_view(str(exc))
         return
-    stream = runner.run(
-        dict(request), provider, services.ledger(), services.runs_dir,
+    ledger = services.ledger()
+    stream = start_run(
+        dict(request), provider, ledger, services.runs_dir,
         deadline_s=services.settings.run_deadline_s, session_id=connection.owner,
         options=run_options(services),
     )
-    run_id = await services.board.start(stream, slot=slot, provider=provider)
+    run_id = await services.board.start(stream, slot=slot, provider=provider, ledger=ledger)
     async for view in watch(services, run_id):
         yield view
 
@@ -246,34 +244,21 @@ async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
 
 
 async def attach(
-    services: Services, connection: Connection, path: Path, limit_name: str, loc: tuple[str | int, ...],
-    mode: Mode = "text-to-video",
+    services: Services, connection: Connection, path: Path, limit_name: str, loc: tuple[str | int, ...], mode: Mode,
 ) -> tuple[str | None, list[Problem]]:
     """Probe a local file against its limit, then upload it; the URL to use, or the problems.
 
-    The upload is bound to the model of the mode it is for: DashScope refuses a temporary file
-    for any model other than the one named when it was uploaded.
+    The client's attach path does the work; this only picks the provider and the model. The
+    upload is bound to the model of the mode it is for (DashScope refuses a temporary file for
+    any other model), and recorded in the server's UploadBook, so a Send for another model (or
+    with another key, or after 48 h) uploads it again rather than sending a URL that would fail.
     """
-    limit: MediaLimit = services.profile.media[limit_name]
-    try:
-        # Decoding is CPU work: off the event loop, so one large picture does not stall everyone.
-        info = await asyncio.to_thread(probe, path, max_side=limit.max_side)
-    except MediaError as exc:
-        return None, [Problem(loc, str(exc), "choose a real file of the right kind")]
-    problems = check_media(info, limit, loc)
-    if any(p.severity == "error" for p in problems):
-        return None, problems
     try:
         provider = provider_config(services, connection)
     except ConnectionError_ as exc:
         return None, [Problem(loc, str(exc), "complete the connection panel")]
-    if provider.kind == "gateway":
-        return None, [
-            Problem(loc, "this gateway takes only URLs", "upload the file somewhere public and paste its URL")
-        ]
-    model = services.profile.mode(mode).dashscope_model
-    try:
-        async with VideoClient(provider) as client:
-            return await client.upload(path, model=model), problems
-    except PlaygroundError as exc:
-        return None, [Problem(loc, f"upload failed: {exc.message}", "try again, or paste a public URL instead")]
+    done = await attach_file(
+        provider, path, limit=limit_name, model=services.profile.mode(mode).dashscope_model,
+        profile=services.profile, loc=loc, owner=connection.owner, book=services.uploads,
+    )
+    return done.url, list(done.problems)

@@ -7,13 +7,20 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from playground.client.hosts import PERMISSIVE, HostPolicy
-from playground.client.ledger import Ledger, RunRecord
+from playground.client import (
+    PERMISSIVE,
+    HostPolicy,
+    Ledger,
+    RunBoard,
+    RunRecord,
+    UploadBook,
+    ledger_path,
+    open_ledger,
+)
 from playground.core.profile import Profile
 from playground.core.signing import sandbox_key
 from playground.core.wire import WireFormat
 from playground.settings import PROVIDERS, Provider, Settings
-from playground.ui.board import RunBoard
 from playground.ui.handout import Handout
 from playground.ui.sessions import SessionStore
 
@@ -41,6 +48,9 @@ class Services:
     board: RunBoard = field(default_factory=RunBoard)
     sessions: SessionStore = field(default_factory=SessionStore)
     handout: Handout = field(default_factory=Handout)
+    # What each file attached through this server was uploaded for (model, key, time): Send
+    # uploads it again when a request goes to another model, key, or after 48 h.
+    uploads: UploadBook = field(default_factory=UploadBook)
     hosts: HostPolicy = PERMISSIVE  # where the server may send requests (the server passes its strict one)
 
     def sandbox_key(self, owner: str) -> SecretStr:
@@ -79,7 +89,8 @@ class Services:
 
     @property
     def ledger_path(self) -> Path:
-        return self.data_dir / "ledger.sqlite3"
+        return ledger_path(self.data_dir)
 
     def ledger(self) -> Ledger:
-        return Ledger(self.ledger_path)
+        # The same ledger `submit` uses: runs started in either are seen by both.
+        return open_ledger(self.data_dir)

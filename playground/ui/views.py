@@ -11,26 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-_STATE_WORDS = {
-    "validating": "Checking the request",
-    "uploading": "Uploading files",
-    "submitting": "Submitting",
-    "queued": "Queued",
-    "running": "Running",
-    "downloading": "Downloading the video",
-    "succeeded": "Succeeded",
-    "failed": "Failed",
-    "canceled": "Cancelled",
-    "unknown": "Unknown task",
-    "expired": "Expired",
-    "refused": "Refused",
-    "invalid": "Not sent",
-    "unreachable": "Provider unreachable",
-    "outcome_unknown": "Outcome unknown",
-    "deadline": "Deadline passed",
-    "download_failed": "Download failed",
-    "stalled": "Stalled",
-}
+from playground.core.run_states import label_of
 
 
 @dataclass
@@ -67,7 +48,7 @@ def _e(value: object) -> str:
 
 
 def status_html(view: RunView) -> str:
-    word = _STATE_WORDS.get(view.state, view.state)
+    word = label_of(view.state)
     facts = [
         ("Task id", view.task_id or "—"),
         ("Request id", view.request_id or "—"),
@@ -82,7 +63,7 @@ def status_html(view: RunView) -> str:
         pct = max(0.0, min(1.0, view.progress)) * 100
         bar = f'<progress max="100" value="{pct:.0f}" aria-label="Progress">{pct:.0f}%</progress>'
     steps = " → ".join(
-        f'<span title="{_e(t)}">{_e(_STATE_WORDS.get(s, s))} <small>{_e(t)}</small></span>' for s, t in view.timeline
+        f'<span title="{_e(t)}">{_e(label_of(s))} <small>{_e(t)}</small></span>' for s, t in view.timeline
     )
     note = f"<div>{_e(view.note)}</div>" if view.note else ""
     if view.retries:

@@ -6,23 +6,33 @@ background task here, and a handler only watches it: when the watcher goes away 
 finishes into the ledger and shows up in History. Cancelling is always explicit (the Cancel
 button, through the ledger's flag). At start-up, runs the ledger lists as unfinished are picked
 up again with :func:`playground.client.runner.resume`.
+
+A run whose driving raises (a bug: the runner turns every expected failure into a last event)
+ends ``crashed``, in the ledger and as a last event its watchers see, with guidance on how to
+recover its task by id; it is never left frozen at its last status.
+
+No Gradio here: the board is the client's, the UI only starts and watches runs on it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
 from playground.client import runner
+from playground.client.errors import RunCrashed
 from playground.client.hosts import PERMISSIVE, HostPolicy
 from playground.client.ledger import Ledger, RunRecord
 from playground.client.providers import ProviderConfig
+from playground.client.run_state import RunEvent
 from playground.core.profile import load_profile
+from playground.core.run_states import RunState
 from playground.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,7 +41,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Run:
     provider: ProviderConfig | None = None  # to cancel it with; holds the key in memory only
-    events: list[runner.RunEvent] = field(default_factory=list)
+    ledger: Ledger | None = None  # where a crash is recorded
+    events: list[RunEvent] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     done: bool = False
     task: asyncio.Task[None] | None = None
@@ -48,11 +59,14 @@ class RunBoard:
         return run_id in self._runs
 
     async def start(
-        self, stream: AsyncIterator[runner.RunEvent], *, slot: tuple[str, str] | None = None,
-        provider: ProviderConfig | None = None,
+        self, stream: AsyncIterator[RunEvent], *, slot: tuple[str, str] | None = None,
+        provider: ProviderConfig | None = None, ledger: Ledger | None = None,
     ) -> str:
-        """Drive a run in the background; its id once the first event names it."""
-        entry = _Run(provider)
+        """Drive a run in the background; its id once the first event names it.
+
+        ``ledger`` is the one the stream writes to: a crash is recorded there.
+        """
+        entry = _Run(provider, ledger)
         first: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         async def drive() -> None:
@@ -68,6 +82,11 @@ class RunBoard:
                 log.exception("run crashed")
                 if not first.done():
                     first.set_exception(exc)
+                elif entry.events:
+                    crashed = _crashed(entry, exc)
+                    async with entry.changed:
+                        entry.events.append(crashed)
+                        entry.changed.notify_all()
             finally:
                 async with entry.changed:
                     entry.done = True
@@ -89,7 +108,7 @@ class RunBoard:
             return False
         return await runner.cancel(run_id, ledger, entry.provider)
 
-    async def watch(self, run_id: str) -> AsyncIterator[runner.RunEvent]:
+    async def watch(self, run_id: str) -> AsyncIterator[RunEvent]:
         """Every event of a run, from its first, until it ends; leaving early leaves it running."""
         entry = self._runs.get(run_id)
         if entry is None:
@@ -132,7 +151,30 @@ class RunBoard:
             if key is None:
                 continue  # History lists it as unfinished; recover it by id with its key
             provider = runner.provider_for(record, settings, api_key=key, hosts=hosts)
-            with contextlib.suppress(Exception):
+            try:
                 resumed = runner.resume(record.run_id, ledger, provider, options=options)
-                started.append(await self.start(resumed, provider=provider))
+                started.append(await self.start(resumed, provider=provider, ledger=ledger))
+            except Exception:  # one broken row must not keep the others (or the server) from starting
+                log.exception("resuming run %s at start-up failed", record.run_id)
         return started
+
+
+def _crashed(entry: _Run, exc: Exception) -> RunEvent:
+    """The last event of a run whose driving raised, recorded in its ledger as ``crashed``."""
+    last = entry.events[-1]
+    error = RunCrashed(exc, task_id=last.task_id)
+    lines = tuple(error.guidance_lines())
+    now = time.time()
+    if entry.ledger is not None:
+        try:
+            entry.ledger.event(
+                last.run_id, RunState.CRASHED, at=now, detail=error.message, request_id=last.request_id,
+                finished=1, guidance_id=error.guidance.id, guidance_text="\n".join(lines), error_text=error.message,
+            )
+            entry.ledger.release(last.run_id)
+        except Exception:  # the ledger may be what broke; the watchers still learn the end
+            log.exception("recording the crash of run %s failed", last.run_id)
+    return dataclasses.replace(
+        last, state=RunState.CRASHED, message=error.message, timeline=(*last.timeline, (RunState.CRASHED, now)),
+        next_poll_s=None, guidance=lines, guidance_id=error.guidance.id, error=error, retry=None,
+    )
