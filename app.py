@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import Any
 
+from playground.core.prices import PriceError
 from playground.sandbox import DataDirBusy
 from playground.server import serve
 from playground.settings import PROVIDERS, Settings
@@ -30,6 +31,8 @@ def main() -> None:
         serve(Settings(**flags))
     except DataDirBusy as exc:  # another process's sandbox would resume the same tasks
         sys.exit(f"error: {exc}")
+    except PriceError as exc:  # PLAYGROUND_PRICES names a file that is missing or not a price table
+        sys.exit(f"error: PLAYGROUND_PRICES: {exc}")
 
 
 if __name__ == "__main__":

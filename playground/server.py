@@ -25,6 +25,7 @@ from playground.core.profile import load_profile
 from playground.core.signing import is_sandbox_key
 from playground.sandbox import SandboxConfig, activate_sandbox, close_sandbox, create_sandbox, mount
 from playground.settings import Settings
+from playground.ui.access import ACCESS_CSS, ACCESS_HEAD
 from playground.ui.app import build_ui
 from playground.ui.history_views import video_of
 from playground.ui.services import Services
@@ -132,8 +133,8 @@ def create_app(settings: Settings) -> FastAPI:
         blocked_paths=_private_paths(settings.data_dir),
         max_file_size=settings.max_upload_mb * gr.FileSize.MB,
         theme=THEME,
-        css=CSS,
-        head=HEAD,
+        css=CSS + ACCESS_CSS,
+        head=HEAD + ACCESS_HEAD,
         show_error=False,
         auth=settings.auth_pair(),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from playground.core.contract import DASHSCOPE_BASE_URLS
@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     profile: str = "wan-2.7"
     prices: str | None = Field(
         default=None, description="A JSON price file (it may extend 'default'); by default the built-in list prices."
+    )
+    budget: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="Most one browser may spend per day, in the region's currency (sandbox runs never count).",
+    )
+    server_budget: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="Most the whole server may spend per day, in the region's currency (sandbox runs never count).",
     )
     data_dir: Path = Field(default=Path(".playground"), description="Ledger, downloads and sandbox files.")
     dashscope_region: str = "singapore"
@@ -71,6 +79,12 @@ class Settings(BaseSettings):
     body_read_timeout_s: float = Field(
         default=30.0, gt=0, le=600, description="A request body that stalls longer than this is refused."
     )
+
+    @field_validator("budget", "server_budget", mode="before")
+    @classmethod
+    def _blank_is_no_budget(cls, value: object) -> object:
+        # PLAYGROUND_BUDGET= (set but empty, as deployment templates leave it) means no budget.
+        return None if isinstance(value, str) and not value.strip() else value
 
     def auth_pair(self) -> tuple[str, str] | None:
         if self.auth is None:

@@ -11,6 +11,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+if ! command -v npm >/dev/null 2>&1; then
+  # The accessibility test injects axe-core (npm) into the page; Debian's node and npm install it.
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+(cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 echo "== ruff"; python -m ruff check playground tests benchmarks app.py
 echo "== mypy"; python -m mypy

@@ -24,7 +24,7 @@ BODY: dict[str, Any] = {
 }
 NAMES = {
     "README.txt", "run.json", "request.json", "wire.json", "responses.json", "timeline.json", "guidance.txt",
-    "snippets/create_video.sh", "snippets/create_video.py", "snippets/create_video.js",
+    "cost.json", "snippets/create_video.sh", "snippets/create_video.py", "snippets/create_video.js",
 }
 
 

@@ -28,7 +28,7 @@ def test_a_bundle_holds_every_part_and_no_key(tmp_path: Path) -> None:
         names = set(archive.namelist())
         scripts = {n for n in names if n.startswith("snippets/")}
         assert names - scripts == {"README.txt", "run.json", "request.json", "wire.json", "responses.json",
-                                   "timeline.json", "guidance.txt", "video.mp4"}
+                                   "timeline.json", "guidance.txt", "cost.json", "video.mp4"}
         assert len(scripts) == 3
         for name in names - {"video.mp4"}:
             assert KEY not in archive.read(name).decode(), name

@@ -140,14 +140,20 @@ def test_without_wait_it_stops_at_queued_and_resume_finishes(sandbox_base: str, 
 
 def test_recover_follows_a_task_id(sandbox_base: str, request_file: Path, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """--recover TASK_ID makes a run for a task the ledger did not know."""
+    """--recover TASK_ID makes a run for a task the ledger did not know, and only one."""
     code, lines, _ = submit(capsys, str(request_file), "--base-url", sandbox_base, "--wait")
     ledger = Ledger(ledger_path(tmp_path / "data"))
     task_id = ledger.runs()[0].task_id
     assert task_id
+    # As for a task submitted from another machine: this ledger has never seen it.
+    for part in ledger.path.parent.glob(ledger.path.name + "*"):
+        part.unlink()
     code, lines, _ = submit(capsys, "--recover", task_id, "--base-url", sandbox_base)
     assert code == 0 and Path(lines[-1]).is_file()
-    assert len(ledger.runs()) == 2
+    ledger = Ledger(ledger_path(tmp_path / "data"))
+    assert len(ledger.runs()) == 1
+    code, lines, _ = submit(capsys, "--recover", task_id, "--base-url", sandbox_base)
+    assert code == 0 and len(ledger.runs()) == 1, "recovering it again adds no second run"
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,7 @@ async def test_cancelling_the_consumer_cancels_the_remote_task(sandbox_base: str
         await task
     record = ledger.get(seen[-1].run_id)
     assert record is not None and record.state == "canceled" and record.finished
-    assert "remote task was canceled" in (ledger.events(record.run_id)[-1].detail or "")
+    assert "remote task was cancelled" in (ledger.events(record.run_id)[-1].detail or "")
     async with VideoClient(provider) as client:
         assert (await client.status(record.task_id or "")).task.state == "canceled"
 

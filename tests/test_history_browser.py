@@ -3,6 +3,7 @@ exports that really run, and a planted key that shows up nowhere."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -75,6 +77,25 @@ def history_row(page: Any, text: str) -> Any:
     return cell
 
 
+def is_history_listing(response: Any, app_url: str) -> bool:
+    """Whether a page's response is the History listing (Gradio posts it as /run/predict)."""
+    if not response.url.split("?", 1)[0].endswith("/run/predict"):
+        return False
+    try:
+        sent = json.loads(response.request.post_data or "{}")
+    except ValueError:
+        return False
+    return isinstance(sent, dict) and sent.get("fn_index") == history_endpoint(app_url)
+
+
+@functools.cache
+def history_endpoint(app_url: str) -> int:
+    """The function index of the History listing (``api_name="history"``) in the app's config."""
+    config = httpx.get(app_url + "/config", timeout=10).json()
+    found: int = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "history")
+    return found
+
+
 @pytest.fixture
 def own_app(tmp_path: Path) -> Iterator[RunningApp]:
     """A private `python app.py` (its own data dir), for tests that restart it or plant keys."""
@@ -115,7 +136,9 @@ def test_load_into_form_reproduces_the_request(page: Any) -> None:
     scope.get_by_label("Negative prompt").fill("blurry, low quality")
     scope.get_by_label("Random seed").uncheck()
     scope.get_by_label("Seed", exact=True).fill("4242")
-    scope.get_by_label("Watermark").check()
+    # Prompt extend and Watermark are on / off / API default (left out); choose both explicitly.
+    scope.locator("fieldset").filter(has_text="Watermark").get_by_label("on", exact=True).check()
+    scope.locator("fieldset").filter(has_text="Prompt extend").get_by_label("on", exact=True).check()
     send_t2v(page, "Load me back", "720P", "3:4")
     sent = scope.locator(".cm-content").first.inner_text()
     scope.get_by_label("Prompt", exact=True).fill("Something else entirely")
@@ -169,7 +192,7 @@ def test_one_browser_never_sees_another_browsers_runs(browser: Any, playground_a
     page_b = new_page(browser, playground_app.url)
     scope = history(page_b)
     # Wait for B's listing itself (not for a while): the answer the server sent B, then the table.
-    with page_b.expect_response(lambda r: r.url.split("?", 1)[0].endswith("/run/history")) as listing:
+    with page_b.expect_response(lambda r: is_history_listing(r, playground_app.url)) as listing:
         scope.get_by_role("button", name="Refresh").click()
     assert listing.value.ok and "Private to A" not in listing.value.text()
     expect(page_b.locator("#history-table")).not_to_contain_text("Private to A")
@@ -260,7 +283,7 @@ def test_a_planted_key_shows_up_nowhere(browser: Any, own_app: RunningApp, tmp_p
     client.close()
     files = [p for p in own_app.data_dir.rglob("*") if p.is_file() and p.suffix != ".mp4"]
     on_disk = b"".join(p.read_bytes() for p in files)
-    config = __import__("httpx").get(own_app.url + "/config").text
+    config = httpx.get(own_app.url + "/config").text
     for secret in (CANARY, ENV_CANARY):
         shown = [
             ("page", html),

@@ -14,6 +14,8 @@ modules behind them can move without touching their callers.
 * ``providers``: :class:`ProviderConfig` and the readers of each wire format's answers.
 * ``hosts``: :class:`HostPolicy`, where a server may send requests.
 * ``bundle``: :func:`write_bundle`, a run's reproduction bundle.
+* ``billing``: what runs cost: the quote kept with a run, the bill of a succeeded task
+  (:func:`stored_cost`), daily budgets (:func:`check_budget`) and a browser's :func:`cost_totals`.
 * ``attach``: :func:`attach_file`, probe, check and upload one local file for a model; the
   :class:`UploadBook` of what each oss:// upload is bound to (model, account, 48 h).
 * ``cli``: ``python -m playground submit`` (not re-exported: the top-level CLI loads it).
@@ -21,6 +23,11 @@ modules behind them can move without touching their callers.
 
 from playground.client.api import RetryNote, VideoClient
 from playground.client.attach import Attached, Upload, UploadBook, attach_file
+from playground.client.billing import BudgetRefusal, Spend, Totals, check_budget, region_of, spent_today
+from playground.client.billing import counts as costs_money
+from playground.client.billing import quote_json as quote_record
+from playground.client.billing import stored as stored_cost
+from playground.client.billing import totals as cost_totals
 from playground.client.board import RunBoard
 from playground.client.bundle import write_bundle
 from playground.client.errors import (
@@ -61,6 +68,7 @@ __all__ = [
     "ApiRefused",
     "Attached",
     "AuthRefused",
+    "BudgetRefusal",
     "DeadlinePassed",
     "DownloadFailed",
     "HostPolicy",
@@ -84,7 +92,9 @@ __all__ = [
     "RunRecord",
     "RunState",
     "ServerFailed",
+    "Spend",
     "TaskFailed",
+    "Totals",
     "TransportFailed",
     "Upload",
     "UploadBook",
@@ -93,15 +103,22 @@ __all__ = [
     "WrongEndpoint",
     "attach_file",
     "cancel",
+    "check_budget",
+    "cost_totals",
+    "costs_money",
     "label_of",
     "ledger_path",
     "open_ledger",
     "provider_for",
     "provider_from_settings",
+    "quote_record",
     "recover",
+    "region_of",
     "resume",
     "run",
     "server_policy",
+    "spent_today",
+    "stored_cost",
     "unfinished",
     "write_bundle",
 ]

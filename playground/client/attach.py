@@ -137,6 +137,9 @@ class Upload:
     account: str  # account_of() the provider it went to
     owner: str  # whose upload it is (a browser's id on the server; "" on the command line)
     uploaded_at: float
+    # The length the attach probe measured (video and audio): quotes of billed input videos
+    # given by this URL are exact (playground.core.quote).
+    duration_s: float | None = None
 
     @property
     def temporary(self) -> bool:
@@ -186,6 +189,12 @@ class UploadBook:
         with self._lock:
             return self._entries.get((owner, url))
 
+    def lengths(self, owner: str) -> dict[str, float]:
+        """The measured length of each of this owner's uploads, by URL (those with one)."""
+        with self._lock:
+            return {url: made.duration_s for (who, url), made in self._entries.items()
+                    if who == owner and made.duration_s is not None}
+
 
 # -- probe, check, upload ---------------------------------------------------------------------------
 
@@ -218,7 +227,8 @@ def check_files(files: Sequence[LocalFile], profile: Profile) -> list[str]:
 
 
 async def upload(client: VideoClient, path: Path, *, limit: str, model: str, owner: str = "",
-                 book: UploadBook | None = None, clock: Callable[[], float] = time.time) -> Upload:
+                 book: UploadBook | None = None, clock: Callable[[], float] = time.time,
+                 duration_s: float | None = None) -> Upload:
     """Upload a checked file for a request to ``model``; recorded in ``book`` when one is given.
 
     Raises the provider's :class:`Refusal` as a LocalFileNeedsUrl before anything is read, or
@@ -229,7 +239,7 @@ async def upload(client: VideoClient, path: Path, *, limit: str, model: str, own
         raise refused.exception([limit])
     url = await client.upload(path, model=model)
     made = Upload(url=url, path=path, limit=limit, model=model if url.startswith(OSS_SCHEME) else None,
-                  account=account_of(client.provider), owner=owner, uploaded_at=clock())
+                  account=account_of(client.provider), owner=owner, uploaded_at=clock(), duration_s=duration_s)
     if book is not None:
         book.add(made)
     return made
@@ -260,7 +270,8 @@ async def attach_file(provider: ProviderConfig, path: Path, *, limit: str, model
         return Attached(None, verdict.problems)
     try:
         async with VideoClient(provider) as client:
-            made = await upload(client, path, limit=limit, model=model, owner=owner, book=book)
+            made = await upload(client, path, limit=limit, model=model, owner=owner, book=book,
+                                duration_s=verdict.info.duration_s if verdict.info is not None else None)
     except PlaygroundError as exc:
         failed = Problem(loc, f"upload failed: {exc.message}", "try again, or paste a public URL instead")
         return Attached(None, (*verdict.problems, failed))

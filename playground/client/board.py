@@ -31,6 +31,7 @@ from playground.client.hosts import PERMISSIVE, HostPolicy
 from playground.client.ledger import Ledger, RunRecord
 from playground.client.providers import ProviderConfig
 from playground.client.run_state import RunEvent
+from playground.core.prices import load_prices
 from playground.core.profile import load_profile
 from playground.core.run_states import RunState
 from playground.settings import Settings
@@ -54,6 +55,7 @@ class RunBoard:
     def __init__(self) -> None:
         self._runs: dict[str, _Run] = {}
         self._slots: dict[tuple[str, str], str] = {}  # (browser tab, mode) -> its latest run
+        self._once: dict[tuple[str, ...], asyncio.Future[str]] = {}  # start_once's key -> its run
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self._runs
@@ -100,6 +102,36 @@ class RunBoard:
             self._slots[slot] = run_id
         return run_id
 
+    async def start_once(
+        self, key: tuple[str, ...], make: Callable[[], AsyncIterator[RunEvent]], *,
+        provider: ProviderConfig | None = None, ledger: Ledger | None = None,
+    ) -> str:
+        """Start the run ``make()`` streams, unless one started with the same ``key`` is still
+        going (or starting): its id is returned instead, so two clicks follow one run.
+
+        The key is taken before anything is awaited, so two calls at the same moment cannot
+        both start one.
+        """
+        held = self._once.get(key)
+        if held is not None and (not held.done() or (held.exception() is None and held.result() in self.running())):
+            return await asyncio.shield(held)
+        claim: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._once[key] = claim
+        try:
+            run_id = await self.start(make(), provider=provider, ledger=ledger)
+        except BaseException as exc:
+            if self._once.get(key) is claim:
+                del self._once[key]
+            claim.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the run was not started"))
+            claim.exception()  # retrieved: whoever waits on it gets it too, nobody else needs to
+            raise
+        claim.set_result(run_id)
+        return run_id
+
+    def latest(self, slot: tuple[str, str]) -> str | None:
+        """The id of a tab's mode's latest run (started with that ``slot``), if any."""
+        return self._slots.get(slot)
+
     async def cancel(self, slot: tuple[str, str], ledger: Ledger) -> bool:
         """Ask the provider to cancel the latest run of a tab's mode; the run reports the outcome."""
         run_id = self._slots.get(slot)
@@ -129,6 +161,19 @@ class RunBoard:
             if finished and seen == len(entry.events):
                 return
 
+    def show_in(self, slot: tuple[str, str], run_id: str) -> bool:
+        """Make a run the one a tab's mode shows (and its Cancel button stops), as after a reload
+        or in a second tab of the same browser; False when the board is not driving that run."""
+        if run_id not in self._runs:
+            return False
+        self._slots[slot] = run_id
+        return True
+
+    def seen(self, run_id: str) -> int:
+        """How many events of a run the board holds so far (0 for a run it is not driving)."""
+        entry = self._runs.get(run_id)
+        return len(entry.events) if entry is not None else 0
+
     def running(self) -> list[str]:
         return [run_id for run_id, entry in self._runs.items() if not entry.done]
 
@@ -143,7 +188,9 @@ class RunBoard:
         own key never goes to a Base URL a page typed); without it the settings' key is used.
         """
         started = []
-        options = runner.RunOptions(profile=load_profile(settings.profile), cancel_on_abort=False)
+        # Bills are made with the server's price table (each run keeps the region it was quoted in).
+        options = runner.RunOptions(profile=load_profile(settings.profile), cancel_on_abort=False,
+                                    prices=load_prices(settings.prices))
         for record in runner.unfinished(ledger):
             if record.run_id in self._runs:
                 continue

@@ -9,6 +9,7 @@ Contents::
     responses.json     every answer the provider gave, in order
     timeline.json      the run's states, in order: [{"state": ..., "at": ...}, ...]
     guidance.txt       what went wrong and how to fix it (empty for a clean run)
+    cost.json          the quote shown at Send and the bill of the task (null where there is none)
     video.mp4          the result, when there is one
     snippets/          the same request as bash+curl, Python and Node scripts
 
@@ -60,6 +61,8 @@ wire.json        the exact JSON body sent to the provider ({wire} format)
 responses.json   every answer the provider gave, oldest first
 timeline.json    the run's states in order, each with the time it was reached
 guidance.txt     what went wrong, how to fix it, and what the playground did about it
+cost.json        the quote shown before Send and what the task was billed (failed and
+                 cancelled tasks are not billed; sandbox runs say what they would cost)
 {video_line}
 snippets/        the same request as scripts that submit it, wait and download the video:
                  create_video.sh (bash + curl), create_video.py (Python + httpx),
@@ -103,6 +106,7 @@ def write_bundle(
         "responses.json": _json(_scrub_value(list(responses), secrets)),
         "timeline.json": _json(_scrub_value([{"state": state, "at": at} for state, at in timeline], secrets)),
         "guidance.txt": "".join(f"{scrub(line, secrets)}\n" for line in guidance),
+        "cost.json": _json(_cost(clean_record)),
     }
     base_url = _api_base(clean_record, fmt)
     for name, make in SNIPPET_NAMES.items():
@@ -127,6 +131,19 @@ def write_bundle(
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _cost(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's quote and bill, from the columns the ledger keeps them in."""
+    found: dict[str, Any] = {}
+    for name, column in (("quote", "quote_json"), ("bill", "bill_json")):
+        text = record.get(column)
+        try:
+            found[name] = json.loads(text) if isinstance(text, str) and text else None
+        except ValueError:
+            found[name] = None
+    found["counts"] = record.get("provider") != "sandbox"  # sandbox runs cost nothing
+    return found
 
 
 def _scrub_value(value: Any, secrets: Iterable[str]) -> Any:
@@ -170,6 +187,17 @@ def _api_base(record: Mapping[str, Any], fmt: WireFormat) -> str:
     return _FALLBACK_BASE[fmt]
 
 
+def _cost_line(record: Mapping[str, Any]) -> str | None:
+    cost = _cost(record)
+    bill, quote = cost["bill"], cost["quote"]
+    if isinstance(bill, dict) and bill.get("headline"):
+        text = str(bill["headline"])
+        return text if cost["counts"] else f"{text} (sandbox: what DashScope would bill; nothing was charged)"
+    if isinstance(quote, dict) and quote.get("headline"):
+        return f"not billed; quoted at Send: {quote['headline']}"
+    return None
+
+
 def _readme(record: Mapping[str, Any], fmt: WireFormat, has_video: bool) -> str:
     facts = [
         ("run", record.get("run_id")),
@@ -178,6 +206,7 @@ def _readme(record: Mapping[str, Any], fmt: WireFormat, has_video: bool) -> str:
         ("task id", record.get("task_id")),
         ("state", record.get("state")),
         ("error", record.get("error_text")),
+        ("cost", _cost_line(record)),
     ]
     summary = "\n".join(f"{name + ':':<10} {value}" for name, value in facts if value not in (None, ""))
     scenario = record.get("scenario")

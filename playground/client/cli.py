@@ -4,14 +4,19 @@
 
     python -m playground submit FILE [--provider sandbox|dashscope|gateway] [--base-url URL]
                                      [--wire gateway|dashscope] [--wait] [--out DIR]
-                                     [--rehearse SCENARIO] [--deadline SECONDS]
+                                     [--rehearse SCENARIO] [--deadline SECONDS] [--max-cost AMOUNT]
     python -m playground submit --resume [RUN_ID]      # finish unfinished runs from the ledger
     python -m playground submit --recover TASK_ID      # follow a task by its id
 
-Each status change is printed on its own line; a failure prints its guidance; success prints
-the video's path last. With the sandbox provider and no base URL, an embedded sandbox is
-started for the duration of the command (so the command waits for the result); the top-level
-CLI (``playground/cli.py``) supplies it, as the client does not import the sandbox.
+Before anything is sent, the request's quote is printed (``quote: ...``: billed seconds, unit
+price, total and the reason for each number that is not obvious; in the sandbox, what DashScope
+would charge). With ``--max-cost AMOUNT`` (in the region's currency) a request whose quote may
+cost more, or has no price, is refused: exit 1, nothing sent. Each status change is printed on
+its own line; a failure prints its guidance; the run's cost (``cost: billed ...``, or nothing
+billed for a task that did not succeed) comes after; success prints the video's path last.
+With the sandbox provider and no base URL, an embedded sandbox is started for the duration
+of the command (so the command waits for the result); the top-level CLI
+(``playground/cli.py``) supplies it, as the client does not import the sandbox.
 
 Runs go into the data directory's one ledger (:func:`~playground.client.ledger_location.ledger_path`),
 the same the UI and the server use: ``--resume`` and ``--recover`` see runs started in the
@@ -21,7 +26,8 @@ Exit codes:
 
 ===  ===========================================================================
 0    success: the video was downloaded and probed (or, without --wait, the task was created)
-1    invalid request: the playground's own check refused it; nothing was sent
+1    invalid request: the playground's own check refused it, or its quote passed --max-cost;
+     nothing was sent
 2    usage error (bad flags)
 3    refused by the API (HTTP error: key, payload, rate limit after retries, wrong endpoint)
 4    the task failed: FAILED / UNKNOWN / CANCELED, expired result, or an unplayable download
@@ -37,7 +43,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import math
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
@@ -46,6 +54,8 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from playground.client.billing import quote_body, region_of
+from playground.client.billing import stored as stored_cost
 from playground.client.errors import InvalidRequest
 from playground.client.ledger import Ledger
 from playground.client.ledger_location import open_ledger
@@ -53,7 +63,9 @@ from playground.client.providers import ProviderConfig, provider_from_settings
 from playground.client.runner import RunEvent, RunOptions, provider_for, recover, resume, unfinished
 from playground.client.runner import run as start_run
 from playground.core.jsonfile import JsonFileError, read_request_file
+from playground.core.prices import PriceError, load_prices
 from playground.core.profile import Profile, ProfileError, load_profile
+from playground.core.quote import Quote, money
 from playground.core.run_states import RunState
 from playground.core.wire import FORMATS
 from playground.settings import PROVIDERS, Settings
@@ -104,6 +116,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rehearse", choices=SCENARIOS, metavar="SCENARIO",
                         help=f"sandbox scenario to rehearse: {', '.join(SCENARIOS)}")
     parser.add_argument("--deadline", type=float, help="give up (and cancel) after this many seconds")
+    parser.add_argument("--max-cost", type=_amount, metavar="AMOUNT",
+                        help="refuse (exit 1, nothing sent) when the quote may cost more than this, in the "
+                             "region's currency (the sandbox rehearses it with DashScope's prices)")
     parser.add_argument("--data-dir", type=Path, help="ledger, downloads and sandbox files (default .playground)")
     parser.add_argument("--profile", help="constraint profile name or file (default wan-2.7)")
     parser.add_argument("--session", help="a session id to file the run under (the UI uses one per browser)")
@@ -113,13 +128,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--recover", metavar="TASK_ID", help="follow an existing task by its id")
 
 
+def _amount(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount; give a number such as 0.50") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount; give a number of 0 or more")
+    return value
+
+
 def run(args: argparse.Namespace, *, embedded_sandbox: EmbeddedSandbox | None = None) -> int:
     """Run the subcommand; the exit code. ``embedded_sandbox`` starts a sandbox when the sandbox
     provider is chosen without a base URL (without it, such a command is a usage error)."""
     try:
         settings = _settings(args)
         profile = load_profile(args.profile or settings.profile)
-    except (ValidationError, ProfileError) as exc:
+        load_prices(settings.prices)  # a broken PLAYGROUND_PRICES is a usage error before anything runs
+    except (ValidationError, ProfileError, PriceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.resume is None and args.recover is None and args.file is None:
@@ -159,19 +185,27 @@ async def _main(
     # The command runs on its user's own machine: local files may be read, and providers keep
     # their default host policy, which reaches any host (localhost included). A shared server
     # is what needs RunOptions(allow_local_files=False) and a strict HostPolicy.
-    options = RunOptions(profile=profile)
+    options = RunOptions(profile=profile, prices=load_prices(settings.prices))
+    cost = _cost_printer(ledger)
     if args.resume is not None:
-        return await _resume_all(args, settings, ledger, options)
+        return await _resume_all(args, settings, ledger, options, cost)
     with _provider(args, settings, embedded_sandbox) as provider:
         if args.recover is not None:
             stream = recover(args.recover, provider, ledger, out_dir, deadline_s=deadline,
                              session_id=args.session, options=options)
-            return await _print_run(stream, wait=True)
+            return await _print_run(stream, wait=True, cost=cost)
         try:
             body = read_request_file(args.file, stdin=sys.stdin.buffer if args.file == "-" else None)
         except JsonFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_INVALID
+        region = region_of(provider, settings.dashscope_region)
+        quoted = await asyncio.to_thread(quote_body, body, profile, options.prices or load_prices(), region,
+                                         fmt=provider.wire)
+        refused = _print_quote(quoted, provider.kind == "sandbox", args.max_cost)
+        if refused:
+            return EXIT_INVALID
+        options = dataclasses.replace(options, quote=quoted, region=region)
         embedded = provider.kind == "sandbox" and not (args.base_url or settings.base_url)
         wait = args.wait or embedded
         if embedded and not args.wait:
@@ -179,7 +213,7 @@ async def _main(
         stream = start_run(
             body, provider, ledger, out_dir, deadline_s=deadline, session_id=args.session, options=options
         )
-        return await _print_run(stream, wait=wait)
+        return await _print_run(stream, wait=wait, cost=cost)
 
 
 @contextlib.contextmanager
@@ -210,7 +244,8 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-async def _resume_all(args: argparse.Namespace, settings: Settings, ledger: Ledger, options: RunOptions) -> int:
+async def _resume_all(args: argparse.Namespace, settings: Settings, ledger: Ledger, options: RunOptions,
+                      cost: Callable[[RunEvent], list[str]] | None = None) -> int:
     if args.resume == "*":
         records = unfinished(ledger, args.session)
         if not records:
@@ -228,11 +263,62 @@ async def _resume_all(args: argparse.Namespace, settings: Settings, ledger: Ledg
             provider = provider.model_copy(update={"base_url": args.base_url})
         print(f"resuming {record.run_id} ({provider.describe()})")
         stream = resume(record.run_id, ledger, provider, out_dir=args.out, deadline_s=args.deadline, options=options)
-        code = max(code, await _print_run(stream, wait=True))
+        code = max(code, await _print_run(stream, wait=True, cost=cost))
     return code
 
 
-async def _print_run(stream: AsyncIterator[RunEvent], *, wait: bool, out: TextIO | None = None) -> int:
+def _print_quote(quoted: Quote | None, sandbox: bool, max_cost: float | None) -> bool:
+    """Print the quote before anything is sent; True when ``--max-cost`` refuses the request."""
+    if quoted is None:
+        return False  # an invalid request: the run refuses it with every problem named
+    lines = quoted.lines(sandbox=sandbox)
+    print(f"quote: {lines[0]}")
+    for line in lines[1:]:
+        print(f"  {line}")
+    if max_cost is None:
+        return False
+    currency = quoted.currency or ""
+    limit = money(max_cost, currency) if currency else f"{max_cost:g}"
+    if quoted.total_max is None:
+        print(f"error: --max-cost {limit}: this request has no price in the price table, so its cost is unknown; "
+              "nothing was sent", file=sys.stderr)
+        return True
+    if quoted.total_max > max_cost + 1e-9:
+        print(f"error: --max-cost {limit}: this request may cost up to {money(quoted.total_max, currency)}; "
+              "nothing was sent. Lower it: 720P instead of 1080P, a shorter duration, fewer or shorter input "
+              "videos", file=sys.stderr)
+        return True
+    return False
+
+
+def _cost_printer(ledger: Ledger) -> Callable[[RunEvent], list[str]]:
+    """The cost lines of a run that ended: its bill (and its quote when they differ), or why none."""
+
+    def lines(event: RunEvent) -> list[str]:
+        record = ledger.get(event.run_id)
+        if record is None or not event.terminal:
+            return []
+        made, quoted = stored_cost(record.bill_json), stored_cost(record.quote_json)
+        sandbox = " (sandbox: what DashScope would bill; nothing was charged)" if record.provider == "sandbox" else ""
+        if made is not None:
+            found = [f"cost: {made.get('headline')}{sandbox}"]
+            if quoted is not None and (quoted.get("total_max") != made.get("total")
+                                       or quoted.get("billed_seconds_max") != made.get("billed_seconds")):
+                found.append(f"  quoted at Send: {quoted.get('headline')}")
+            return found
+        if event.state is RunState.SUCCEEDED:
+            return ["cost: the answer reported no usage, so the bill is not known; check your console"]
+        if record.task_id is None:
+            return ["cost: nothing (nothing was sent)"] if event.state is RunState.INVALID else []
+        if event.state in (RunState.FAILED, RunState.CANCELED, RunState.UNKNOWN):
+            return ["cost: nothing billed (failed and cancelled tasks cost nothing)"]
+        return []
+
+    return lines
+
+
+async def _print_run(stream: AsyncIterator[RunEvent], *, wait: bool, out: TextIO | None = None,
+                     cost: Callable[[RunEvent], list[str]] | None = None) -> int:
     out = out or sys.stdout  # looked up per call, so a redirected stdout is honoured
     last: RunEvent | None = None
     shown_state: str | None = None
@@ -252,6 +338,8 @@ async def _print_run(stream: AsyncIterator[RunEvent], *, wait: bool, out: TextIO
         return EXIT_REFUSED
     if last.error is not None:
         _explain(last, out)
+    for line in cost(last) if cost is not None else ():
+        print(line, file=out, flush=True)
     if last.video_path is not None:
         print(last.video_path, file=out, flush=True)
     return exit_code(last.state)

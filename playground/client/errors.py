@@ -189,9 +189,12 @@ class TaskFailed(PlaygroundError):
     def __init__(
         self, *, state: str, code: str | None, message: str | None, task_id: str, guidance: Entry, **facts: Any
     ) -> None:
-        text = f"task {task_id} ended {state}"
-        if code or message:
-            text += f": {code or '(no code)'}: {message or '(no message)'}"
+        # People read "cancelled"; the state word stays the stored one ("canceled").
+        text = f"task {task_id} ended {'cancelled' if state == 'canceled' else state}"
+        if code:
+            text += f": {code}: {message or '(no message)'}"
+        elif message:
+            text += f": {message}"
         super().__init__(text, guidance=guidance, task_id=task_id, **facts)
         self.state = state
         self.code = code
@@ -218,7 +221,7 @@ class DeadlinePassed(PlaygroundError):
 
     def __init__(self, *, waited_s: float, cancelled: bool, task_id: str | None, note: str = "") -> None:
         cancel = note or (
-            "Canceled the remote task, so it will not run on." if cancelled
+            "Cancelled the remote task, so it will not run on." if cancelled
             else "Could not cancel the remote task (the provider may only cancel queued tasks); "
             "it may still finish, and can be recovered by its task id."
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from playground.client.api import RetryNote, StatusRead
+from playground.client.billing import record_bill
 from playground.client.errors import (
     ApiRefused,
     DeadlinePassed,
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
 # How long a status read may take once the deadline is (nearly) reached: the last look gets as
 # long as the cancel that may follow it.
 LAST_LOOK_S = CANCEL_TIMEOUT_S
+# How often a wait between polls looks for a cancel request: a Cancel click is acted on within
+# this long, not at the next poll (which a provider's hint may put 15 s away).
+CANCEL_CHECK_S = 1.0
+# The states in which the provider has shown that it knows the task.
+_SEEN = frozenset({RunState.QUEUED, RunState.RUNNING, RunState.DOWNLOADING})
 
 
 async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]:
@@ -57,8 +63,17 @@ async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]
         except (PlaygroundError, TimeoutError):
             return False
 
+    async def nap(seconds: float) -> None:
+        left = seconds
+        while left > 0:
+            step = min(left, CANCEL_CHECK_S)
+            await r.options.sleep(step)
+            left -= step
+            if left > 0 and _cancel_requested(r):
+                return
+
     updates = watch(
-        fetch, clock=r.now, sleep=r.options.sleep, deadline_s=r.deadline_s, started_at=r.started_at,
+        fetch, clock=r.now, sleep=nap, deadline_s=r.deadline_s, started_at=r.started_at,
         initial=initial, schedule=r.options.schedule, cancel=cancel_remote,
     )
     # A status read's retries are shown while it retries, not with the reading after it (a read
@@ -81,19 +96,20 @@ async def follow(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]
                     yield event
                 read = reads[0]
                 last.append(read)
-                if not is_terminal(read.task.state):
-                    raise TaskFailed(
-                        state="canceled", code=None, task_id=task_id, guidance=load_guidance().entry("task_canceled"),
-                        message="stopped following on request; the provider could not cancel it; it may still finish",
-                    )
-                break
+                if is_terminal(read.task.state):
+                    if read.task.state != "canceled":
+                        yield r.emit(r.state, f"the task had already ended ({read.task.state}); nothing to cancel",
+                                     log=True)
+                    break
+                # DashScope cancels only PENDING tasks, the gateway format none at all: this task
+                # runs on and is billed, so its video is worth having. Say so, and follow it.
+                yield _cancel_refused(r, read.task.state)
     except PollDeadline as exc:
         raise DeadlinePassed(waited_s=exc.waited_s, cancelled=exc.cancelled, task_id=task_id) from None
     except ApiRefused as exc:
         if exc.status == 404 and last:
             # The task was readable before and is gone now: it expired or was deleted.
-            raise TaskFailed(state="unknown", code=exc.code, message=exc.provider_message, task_id=task_id,
-                             guidance=load_guidance().for_task("unknown")) from exc
+            raise _expired(task_id, exc.code, exc.provider_message, exc.request_id) from exc
         raise
     finally:
         await live.aclose()
@@ -111,6 +127,24 @@ async def _cancel_and_read(r: Run, task_id: str, cancel_remote: Callable[[], Awa
         return read
     await cancel_remote()
     return await r.client.status(task_id)
+
+
+def _cancel_refused(r: Run, state: str) -> RunEvent:
+    """The provider would not cancel: said once, kept as the run's notice, followed to the end."""
+    word = "running" if state == "running" else "queued"
+    sentence = f"the provider could not cancel a {word} task; it will finish and be billed; following it to its end"
+    r.notice = ("cancel_refused", sentence)
+    entry = load_guidance().entry("cancel_refused")
+    columns = {"guidance_id": entry.id, "guidance_text": "\n".join(entry.lines())}
+    return r.emit(r.state, sentence, log=True, columns=columns)
+
+
+def _expired(task_id: str, code: str | None, message: str | None, request_id: str | None) -> TaskFailed:
+    said = f" ({code}: {message})" if code else f" ({message})" if message else ""
+    return TaskFailed(
+        state="expired", code=None, task_id=task_id, guidance=load_guidance().entry("task_expired"),
+        message=f"the provider knew this task and no longer does{said}: it has expired", request_id=request_id,
+    )
 
 
 def _cancel_requested(r: Run) -> bool:
@@ -146,11 +180,16 @@ def _on_update(r: Run, update: StatusUpdate, read: StatusRead | None) -> RunEven
 async def _finish(r: Run, read: StatusRead) -> AsyncIterator[RunEvent]:
     task = read.task
     if task.state == "succeeded":
+        record_bill(r, read)  # billed on success, before the download: the task is what is charged
         if not task.video_url:
             raise DownloadFailed("the task succeeded but its answer has no video URL")
         async for event in deliver(r, task.video_url, task.expires_at, f"task {task.task_id} succeeded; "):
             yield event
         return
+    if task.state == "unknown" and any(state in _SEEN for state, _ in r.timeline):
+        # DashScope reads a task it has deleted (about 24 h on) as UNKNOWN: one it knew before
+        # has expired, whatever the key or region (those would have failed from the start).
+        raise _expired(task.task_id, task.error_code, task.error_message or "it reads as UNKNOWN", read.request_id)
     guidance = load_guidance()
     charged = has_token_usage(read.raw)
     entry = guidance.entry("task_charged_chat") if charged else guidance.for_task(task.state, task.error_code)

@@ -10,8 +10,16 @@ Tables::
          request_json, wire_body, body_hash, task_id, state, finished, submit_request_id,
          last_request_id, guidance_id, guidance_text, error_text, result_url, expires_at,
          result_path, media_json, last_response, poll_count, out_dir, deadline_s,
-         cancel_requested, owner, heartbeat_at)
+         cancel_requested, owner, heartbeat_at, quote_json, bill_json)
     events(id PK, run_id, at, state, detail, request_id)
+    responses(id PK, run_id, at, body)    every answer the provider gave, oldest first: each
+                                          ``last_response`` written is also kept here
+
+Columns added after the first release are in ``_ADDED_COLUMNS``: opening an older file adds
+them (``ALTER TABLE ... ADD COLUMN``, idempotent and safe when two processes open it at once), so
+rows written before keep NULL there. ``quote_json`` is the quote shown at Send
+(:meth:`playground.core.quote.Quote.to_json`), ``bill_json`` what a succeeded task cost
+(:meth:`playground.core.quote.Bill.to_json` plus ``billed_at``); failed and cancelled runs have none.
 
 Never stored: the API key (provider rows hold kind, wire format, base URL and scenario only;
 the key comes from the settings again when a run resumes).
@@ -66,7 +74,9 @@ CREATE TABLE IF NOT EXISTS runs (
     deadline_s REAL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     owner TEXT,
-    heartbeat_at REAL
+    heartbeat_at REAL,
+    quote_json TEXT,
+    bill_json TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_session ON runs (session_id, created_at);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (finished, created_at);
@@ -79,7 +89,16 @@ CREATE TABLE IF NOT EXISTS events (
     request_id TEXT
 );
 CREATE INDEX IF NOT EXISTS events_run ON events (run_id, id);
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    at REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS responses_run ON responses (run_id, id);
 """
+# Columns later versions added, with their SQL type: an older ledger gets them when opened.
+_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("quote_json", "TEXT"), ("bill_json", "TEXT"))
 # Another process's claim counts as abandoned after this long without a heartbeat.
 STALE_AFTER_S = 120.0
 
@@ -118,6 +137,8 @@ class RunRecord:
     cancel_requested: int = 0
     owner: str | None = None
     heartbeat_at: float | None = None
+    quote_json: str | None = None  # the quote shown at Send
+    bill_json: str | None = None  # what the succeeded task cost
 
     def body(self) -> dict[str, Any] | None:
         """The wire body that was (or is about to be) sent."""
@@ -165,6 +186,7 @@ class Ledger:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            _add_columns(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -201,7 +223,11 @@ class Ledger:
         changes["updated_at"] = time.time()
         assignments = ", ".join(f"{name} = :{name}" for name in changes)
         with self._connect() as db:
-            db.execute(f"UPDATE runs SET {assignments} WHERE run_id = :run_id", {**changes, "run_id": run_id})
+            db.execute("BEGIN IMMEDIATE")
+            cursor = db.execute(f"UPDATE runs SET {assignments} WHERE run_id = :run_id", {**changes, "run_id": run_id})
+            if cursor.rowcount:
+                _keep_response(db, run_id, changes["updated_at"], changes)
+            db.execute("COMMIT")
 
     def event(self, run_id: str, state: str, *, at: float | None = None, detail: str | None = None,
               request_id: str | None = None, **changes: Any) -> None:
@@ -219,6 +245,7 @@ class Ledger:
                 "INSERT INTO events (run_id, at, state, detail, request_id) VALUES (?, ?, ?, ?, ?)",
                 (run_id, at, state, detail, request_id),
             )
+            _keep_response(db, run_id, at, changes)
             db.execute("COMMIT")
 
     def request_cancel(self, run_id: str) -> bool:
@@ -295,12 +322,69 @@ class Ledger:
             rows = db.execute(query + " ORDER BY created_at", params).fetchall()
         return [_record(r) for r in rows]
 
+    def costed(self, session_id: str | None = None, *, since: float = 0.0) -> list[RunRecord]:
+        """What budgets and cost totals are computed from, newest first: runs with a bill,
+        updated since ``since``, and unfinished runs with a quote, created since ``since``
+        (one browser's when ``session_id`` is given)."""
+        query = ("SELECT * FROM runs WHERE ((bill_json IS NOT NULL AND updated_at >= :since)"
+                 " OR (finished = 0 AND quote_json IS NOT NULL AND created_at >= :since))")
+        params: dict[str, Any] = {"since": since}
+        if session_id is not None:
+            query += " AND session_id = :session_id"
+            params["session_id"] = session_id
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created_at DESC", params).fetchall()
+        return [_record(r) for r in rows]
+
+    def responses(self, run_id: str) -> list[Any]:
+        """Every answer the provider gave for a run, oldest first (the create's, then each poll's).
+
+        A run recorded before answers were kept has only its last one, ``last_response``.
+        """
+        with self._connect() as db:
+            rows = db.execute("SELECT body FROM responses WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+            if not rows:
+                rows = db.execute(
+                    "SELECT last_response AS body FROM runs WHERE run_id = ? AND last_response IS NOT NULL", (run_id,)
+                ).fetchall()
+        return [json.loads(r["body"]) for r in rows]
+
+    def latest(self, session_id: str, mode: str) -> RunRecord | None:
+        """The newest run of one browser (or API session) in one mode, ended or not."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM runs WHERE session_id = ? AND json_valid(request_json)"
+                " AND json_extract(request_json, '$.mode') = ? ORDER BY created_at DESC LIMIT 1",
+                (session_id, mode),
+            ).fetchone()
+        return _record(row) if row is not None else None
+
     def events(self, run_id: str) -> list[LedgerEvent]:
         with self._connect() as db:
             rows = db.execute(
                 "SELECT run_id, at, state, detail, request_id FROM events WHERE run_id = ? ORDER BY id", (run_id,)
             ).fetchall()
         return [LedgerEvent(r["run_id"], r["at"], r["state"], r["detail"], r["request_id"]) for r in rows]
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Give a ledger written by an older version the columns added since (its rows keep NULL)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    for name, kind in _ADDED_COLUMNS:
+        if name in have:
+            continue
+        try:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc).lower():  # another process added it a moment ago
+                raise
+
+
+def _keep_response(db: sqlite3.Connection, run_id: str, at: float, changes: dict[str, Any]) -> None:
+    """Keep an answer written as ``last_response`` in ``responses`` too (same transaction)."""
+    body = changes.get("last_response")
+    if body is not None:
+        db.execute("INSERT INTO responses (run_id, at, body) VALUES (?, ?, ?)", (run_id, at, body))
 
 
 def _record(row: sqlite3.Row) -> RunRecord:

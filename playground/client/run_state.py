@@ -31,8 +31,11 @@ from playground.client.errors import (
 )
 from playground.client.ledger import Ledger
 from playground.client.providers import ProviderConfig
+from playground.core.guidance import rehearsed_lines
 from playground.core.polling import Schedule
+from playground.core.prices import PriceTable
 from playground.core.profile import Profile
+from playground.core.quote import Quote
 
 # Re-exported: callers that decide on ends (runner, tests) have always found them here.
 from playground.core.run_states import FINAL_STATES as FINAL_STATES
@@ -69,6 +72,15 @@ class RunEvent:
     media: MediaInfo | None = None
     raw: dict[str, Any] | None = None
     retry: RetryNote | None = None
+    # When the event was made, on the run's clock: a watcher between events counts elapsed time
+    # and the next poll on from here.
+    at: float = 0.0
+    # The sandbox scenario this run rehearses (None for a real run, or for a failure of the
+    # playground's own, such as an invalid request, which nothing rehearsed).
+    rehearsal: str | None = None
+    # Something the run said once that stays true for the rest of it, as (guidance id,
+    # sentence): a cancel the provider refused, say.
+    notice: tuple[str, str] | None = None
 
     @property
     def terminal(self) -> bool:
@@ -96,6 +108,12 @@ class RunOptions:
     # What each oss:// URL this process uploaded is bound to (model, account, age): with it, a
     # request is sent with uploads made for its own model, re-uploading any made for another.
     uploads: UploadBook | None = None
+    # Cost (playground.client.billing): the quote shown before Send, stored with the run, and
+    # the price table and region a succeeded task is billed with (by default the built-in list
+    # prices, and the quote's region, else the provider's).
+    quote: Quote | None = None
+    prices: PriceTable | None = None
+    region: str | None = None
 
 
 def default_client(provider: ProviderConfig, on_retry: Callable[[RetryNote], None]) -> VideoClient:
@@ -123,6 +141,12 @@ class Run:
     raw: dict[str, Any] | None = None
     recorded: bool = False
     cancel_sent: bool = False
+    notice: tuple[str, str] | None = None  # see RunEvent.notice
+
+    @property
+    def rehearsal(self) -> str | None:
+        """The sandbox scenario this run rehearses, if any."""
+        return self.provider.scenario if self.provider.kind == "sandbox" and self.provider.scenario else None
 
     @property
     def state(self) -> RunState:
@@ -159,18 +183,25 @@ class Run:
             run_id=self.run_id, state=state, message=message, task_id=self.task_id,
             request_id=self.request_id, wire_body=self.wire_body, timeline=tuple(self.timeline),
             poll_count=self.poll_count, progress=self.progress,
-            elapsed_s=max(0.0, now - self.started_at) if self.started_at else 0.0, raw=self.raw, **extra,
+            elapsed_s=max(0.0, now - self.started_at) if self.started_at else 0.0, raw=self.raw, at=now,
+            notice=self.notice, **{"rehearsal": self.rehearsal, **extra},
         )
 
     def fail(self, exc: PlaygroundError) -> RunEvent:
         """The last event of a run that went wrong, with its guidance recorded."""
         state = final_state(exc, self.task_id is not None)
-        lines = tuple(exc.guidance_lines())
+        # A failure the sandbox staged says so; one of the playground's own (the request did not
+        # check out, a file could not be read or uploaded) was not rehearsed.
+        rehearsal = None if isinstance(exc, InvalidRequest | UploadFailed) else self.rehearsal
+        lines = exc.guidance_lines()
+        if rehearsal:
+            lines = rehearsed_lines(lines, rehearsal)
         columns: dict[str, Any] = {
             "guidance_id": exc.guidance.id, "guidance_text": "\n".join(lines), "error_text": exc.message,
             "finished": 0 if state.resumable else 1,
         }
-        return self.emit(state, exc.message, error=exc, guidance=lines, guidance_id=exc.guidance.id, columns=columns)
+        return self.emit(state, exc.message, error=exc, guidance=tuple(lines), guidance_id=exc.guidance.id,
+                         columns=columns, rehearsal=rehearsal)
 
 
 def final_state(exc: PlaygroundError, task_exists: bool) -> RunState:

@@ -44,11 +44,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from playground.client.api import RetryNote, VideoClient
+from playground.client.api import RetryNote, StatusRead, VideoClient
 from playground.client.errors import (
+    ApiRefused,
     InvalidRequest,
     OutcomeUnknown,
     PlaygroundError,
+    TaskFailed,
 )
 from playground.client.follow_steps import deliver, follow
 from playground.client.hosts import PERMISSIVE, HostPolicy
@@ -60,9 +62,11 @@ from playground.client.run_state import (
     Run,
     RunEvent,
     RunOptions,
+    awaiting,
     default_client,
 )
 from playground.client.submit_steps import look_for_lost_task, prepare_and_submit, record_row
+from playground.core.guidance import load_guidance
 from playground.core.polling import Observation
 from playground.core.request import VideoRequest
 from playground.core.run_states import RunState
@@ -136,9 +140,15 @@ async def recover(
     session_id: str | None = None,
     options: RunOptions | None = None,
 ) -> AsyncGenerator[RunEvent, None]:
-    """Follow a task created elsewhere (or whose run was lost) by its id, to a video."""
+    """Follow a task created elsewhere (or whose run was lost) by its id, to a video.
+
+    A task the ledger already has (for this provider) is never recorded twice: an unfinished
+    run is resumed, a finished one answers with how it ended. A new task is recorded only once
+    the provider has confirmed it: one it does not know (made with another key, in another
+    region, or expired) ends ``unknown``, with guidance asking for its key, and leaves no row.
+    """
     known = ledger.find_task(task_id)
-    if known is not None and known.base_url == provider.base_url and not known.finished:
+    if known is not None and known.base_url == provider.base_url:
         following = resume(known.run_id, ledger, provider, out_dir=out_dir, deadline_s=deadline_s, options=options)
         async for event in following:
             yield event
@@ -147,10 +157,8 @@ async def recover(
     r = _new_run(_new_run_id(), ledger, provider, out_dir, deadline_s, opts)
     r.task_id = task_id
     r.started_at = r.now()
-    record_row(r, session_id, None, state=RunState.QUEUED)
-    r.ledger.claim(r.run_id)
-    yield r.emit(RunState.QUEUED, f"recovering task {task_id}")
-    async for event in _guarded(r, follow(r, None)):
+    yield r.emit(RunState.QUEUED, f"recovering task {task_id}: asking the provider for it")
+    async for event in _guarded(r, _confirm_and_follow(r, session_id)):
         yield event
 
 
@@ -238,6 +246,38 @@ async def _guarded(r: Run, steps: AsyncIterator[RunEvent]) -> AsyncIterator[RunE
             r.ledger.release(r.run_id)
 
 
+async def _confirm_and_follow(r: Run, session_id: str | None) -> AsyncIterator[RunEvent]:
+    """Read a task to recover once; record its run only if the provider knows it, then follow it."""
+    assert r.task_id is not None
+    reads: list[StatusRead] = []
+    try:
+        async for event in awaiting(r, r.client.status(r.task_id), reads):
+            yield event
+    except ApiRefused as exc:
+        if exc.status != 404:
+            raise
+        raise _unknown_task(r.task_id, exc.request_id) from exc
+    read = reads[0]
+    if read.task.state == "unknown":
+        raise _unknown_task(r.task_id, read.request_id)
+    state = RunState.QUEUED if read.task.state == "queued" else RunState.RUNNING
+    record_row(r, session_id, None, state=state)
+    r.ledger.claim(r.run_id)
+    r.request_id, r.raw = read.request_id, read.raw
+    columns = {"last_response": json.dumps(read.raw), "last_request_id": read.request_id}
+    yield r.emit(state, f"task {r.task_id} found ({read.task.state}); following it", log=True, columns=columns)
+    async for event in follow(r, None):
+        yield event
+
+
+def _unknown_task(task_id: str, request_id: str | None) -> TaskFailed:
+    return TaskFailed(
+        state="unknown", code=None, task_id=task_id, guidance=load_guidance().entry("recover_unknown"),
+        message="the provider does not know this task for this key: created with another key? Recover it with "
+        "that key (nothing was recorded)", request_id=request_id,
+    )
+
+
 async def _on_cancelled(r: Run) -> None:
     cancelled = False
     if r.task_id is not None and not r.cancel_sent:
@@ -248,9 +288,14 @@ async def _on_cancelled(r: Run) -> None:
     if r.task_id is None:
         detail = "stopped while the create request was in flight: a task may exist; recover it by id if one appears"
     elif cancelled:
-        detail = "stopped by the user; the remote task was canceled"
+        detail = "stopped by the user; the remote task was cancelled"
     else:
-        detail = "stopped by the user; the provider could not cancel the task, which may still finish"
+        # The task runs on (DashScope cancels only PENDING tasks) and will be billed: the run is
+        # not "canceled". It stays unfinished, so a resume follows it to its video.
+        detail = (f"stopped following on request; the provider could not cancel a {r.state} task; it will finish "
+                  f"and be billed; resume the run (submit --resume {r.run_id}) to download its video")
+        r.ledger.event(r.run_id, r.state, at=r.now(), detail=detail, finished=0)
+        return
     r.ledger.event(r.run_id, RunState.CANCELED, at=r.now(), detail=detail, finished=1, cancel_requested=1)
 
 

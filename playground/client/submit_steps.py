@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from playground.client import attach
+from playground.client.billing import quote_json
 from playground.client.errors import (
     InvalidRequest,
     OutcomeUnknown,
@@ -176,19 +177,30 @@ def revalidate(data: Mapping[str, Any], profile: Profile) -> VideoRequest:
 
 
 def record_row(r: Run, session_id: str | None, request_model: VideoRequest | None, *, state: str) -> None:
-    body_text = json.dumps(r.wire_body, sort_keys=True, ensure_ascii=False) if r.wire_body is not None else None
+    # Stored in the order it is sent (the preview's), so History and exports show it that way;
+    # the hash is of the canonical (sorted) text, so it names the body whatever its key order.
+    body_text = json.dumps(r.wire_body, ensure_ascii=False) if r.wire_body is not None else None
+    canonical = json.dumps(r.wire_body, sort_keys=True, ensure_ascii=False) if r.wire_body is not None else None
     r.ledger.create(RunRecord(
         run_id=r.run_id, created_at=r.started_at, updated_at=r.started_at, provider=r.provider.kind,
         wire=r.provider.wire, base_url=r.provider.base_url, state=state, session_id=session_id,
         scenario=r.provider.scenario,
         request_json=REQUEST_ADAPTER.dump_json(request_model, exclude_none=True).decode() if request_model else None,
-        wire_body=body_text, body_hash=hashlib.sha256(body_text.encode()).hexdigest() if body_text else None,
+        wire_body=body_text, body_hash=hashlib.sha256(canonical.encode()).hexdigest() if canonical else None,
         task_id=r.task_id, out_dir=str(r.out_dir), deadline_s=r.deadline_s, owner=this_owner(),
-        heartbeat_at=r.started_at,
+        heartbeat_at=r.started_at, quote_json=_quote_text(r) if request_model else None,
     ))
     r.recorded = True
     r.state = state
     r.timeline = [(state, r.started_at)]
+
+
+def _quote_text(r: Run) -> str | None:
+    """The quote shown before Send, kept with the run (playground.client.billing)."""
+    if r.options.quote is None:
+        return None
+    stored = quote_json(r.options.quote, sandbox=r.provider.kind == "sandbox", at=r.started_at)
+    return json.dumps(stored, ensure_ascii=False)
 
 
 async def submit(r: Run) -> AsyncIterator[RunEvent]:

@@ -17,6 +17,7 @@ Lookups, most specific first:
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from functools import lru_cache
@@ -125,21 +126,56 @@ class Entry(_Frozen):
     fix: str
     retry: RetryPolicy
     did: str
+    # False where there is nothing to change before trying again (a cancelled task, an expired
+    # result): the "Retry:" line would only repeat the fix, so it is left out.
+    retry_line: bool = True
+
+    @model_validator(mode="after")
+    def _no_placeholders(self) -> Entry:
+        # Only "did" is a template (filled by did_text); a brace anywhere else would be shown
+        # to people as it is, e.g. a literal "{base}".
+        for name in ("title", "trigger", "fix"):
+            if re.search(r"[{}]", getattr(self, name)):
+                raise ValueError(f"guidance {self.id}: {name} holds a brace; only 'did' is a template")
+        return self
 
     def did_text(self, **facts: object) -> str:
         """The "what the playground did" sentence with the run's facts filled in."""
         values = {"max_attempts": self.retry.max_attempts, **facts}
         return string.Formatter().vformat(self.did, (), _Blank(values)).strip()
 
+    def retry_text(self) -> str | None:
+        """The "Retry:" line, or None where the entry leaves it out."""
+        return self.retry.summary() if self.retry_line else None
+
     def lines(self, **facts: object) -> list[str]:
         """The entry for people, one line per part."""
+        retry = self.retry_text()
         return [
             f"{self.title} [{self.id}]",
             f"What happened: {self.trigger}",
             f"How to fix it: {self.fix}",
-            self.retry.summary(),
+            *([retry] if retry else []),
             f"What the playground did: {self.did_text(**facts)}",
         ]
+
+
+REHEARSED = "Rehearsed: "
+
+
+def rehearsal_note(scenario: str) -> str:
+    """What a rehearsed failure adds to its "what the playground did" line."""
+    return (f"This was a rehearsal: the sandbox's \u201c{scenario.replace('_', ' ')}\u201d scenario made it happen "
+            "on purpose; nothing is wrong with your request or key.")
+
+
+def rehearsed_lines(lines: list[str], scenario: str) -> list[str]:
+    """An entry's lines (:meth:`Entry.lines`) marked as a rehearsal of ``scenario``."""
+    if not lines:
+        return lines
+    marked = [REHEARSED + lines[0], *lines[1:]]
+    marked[-1] = f"{marked[-1]} {rehearsal_note(scenario)}"
+    return marked
 
 
 class _Blank(dict[str, object]):

@@ -130,7 +130,9 @@ class Bill:
     resolution: str
     billed_seconds: float
     total: float | None
-    source: Literal["usage.duration", "gateway"]
+    # "estimate": the answer reported neither usage.duration nor a cost (some gateways), so the
+    # seconds were worked out from the result's length and the quote (the notes say how).
+    source: Literal["usage.duration", "gateway", "estimate"]
     notes: tuple[str, ...]
     prices_as_of: str | None
 
@@ -154,8 +156,9 @@ class Bill:
         if self.source == "gateway":
             return f"billed {money(self.total, self.currency)} (the gateway's own figure)"
         assert self.unit_price is not None
+        estimated = " (estimated: the answer reports no usage)" if self.source == "estimate" else ""
         return (f"billed {_seconds(self.billed_seconds)} × {money(self.unit_price, self.currency)}/s "
-                f"({self.resolution}) = {money(self.total, self.currency)}")
+                f"({self.resolution}) = {money(self.total, self.currency)}{estimated}")
 
 
 @dataclass(frozen=True)
@@ -475,7 +478,7 @@ def bill(
     seconds = _round_s(max(0.0, float(usage_duration_s)))
     if gateway_cost is not None:
         total: float | None = _round_money(gateway_cost)
-        source: Literal["usage.duration", "gateway"] = "gateway"
+        source: Literal["usage.duration", "gateway", "estimate"] = "gateway"
     else:
         total = None if unit is None else _round_money(unit * seconds)
         source = "usage.duration"

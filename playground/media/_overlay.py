@@ -2,10 +2,16 @@
 
 Only two full-width bands carry text (title on top, prompt at the bottom), so the per-frame cost
 is a blend over those rows plus a progress bar fill, never a pass over the whole picture.
+
+A prompt with timed shots gets one bottom band per shot, drawn once like the others: during a
+shot's time range the band shows a solid swatch in the shot's colour (``cues.shot_colour``), the
+shot's number and range, and its text; outside every shot it shows the overall description.
+All of these bands have the same height, so the swatch sits at :func:`shot_swatch_box`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -13,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from playground.media._yuv import Picture, Sprite, even, rgb_colour_to_yuv
+from playground.media.cues import ShotCue, active, shot_colour
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 RGB = tuple[int, int, int]
@@ -106,25 +113,88 @@ class _Band:
     sprite: Sprite
 
 
-class Overlay:
-    """Title band, prompt band and progress bar for one output size."""
+@dataclass(frozen=True)
+class _Geometry:
+    """Sizes of the text layer for one frame size (all derived from the shorter side)."""
 
-    def __init__(self, width: int, height: int, *, mode: str, title: str, caption: str, accent: RGB) -> None:
+    pad: int
+    bar_height: int
+    title_size: int
+    title_height: int
+    caption_size: int
+    line_height: int
+    max_lines: int
+
+    @classmethod
+    def of(cls, width: int, height: int) -> _Geometry:
         base = min(width, height)
-        self._pad = max(4, even(base * 0.024))
-        self._bar_height = max(2, even(base * 0.008))
+        pad = max(4, even(base * 0.024))
+        bar_height = max(2, even(base * 0.008))
+        title_size = max(8, round(base * 0.04))
+        title_height = even(title_size * 1.5 + pad * 2)
+        caption_size = max(8, round(base * 0.034))
+        line_height = round(caption_size * 1.35)
+        # Keep both bands to under half the frame so the picture stays the subject.
+        room = height // 2 - title_height - 2 * pad - bar_height
+        max_lines = max(1, min(3, room // line_height))
+        return cls(pad, bar_height, title_size, title_height, caption_size, line_height, max_lines)
+
+    @property
+    def shot_band_height(self) -> int:
+        """The bottom band's height when the prompt has shots: room for every line, always."""
+        return even(self.max_lines * self.line_height + 2 * self.pad + self.bar_height)
+
+    @property
+    def swatch_side(self) -> int:
+        return even(min(2, self.max_lines) * self.line_height)
+
+
+def shot_swatch_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """Where a shot's colour swatch is drawn in a frame of this size: x, y, width, height."""
+    geometry = _Geometry.of(width, height)
+    top = height - geometry.shot_band_height + geometry.pad
+    return geometry.pad, top, geometry.swatch_side, geometry.swatch_side
+
+
+class Overlay:
+    """Title band, prompt band (one per shot when the prompt has timed shots) and progress bar."""
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        *,
+        mode: str,
+        title: str,
+        caption: str,
+        accent: RGB,
+        shots: Sequence[ShotCue] = (),
+        fps: int = 30,
+    ) -> None:
+        geometry = _Geometry.of(width, height)
+        self._geometry = geometry
+        self._pad = geometry.pad
+        self._bar_height = geometry.bar_height
         self._bar_colour = rgb_colour_to_yuv(accent)
         self._width = width
         self._bar_top = height - self._bar_height
-        title_band = self._title_band(width, base, mode, " ".join(title.split()), accent)
-        bottom = self._caption_band(width, height, base, " ".join(caption.split()), title_band.height)
+        self._shots = tuple(shots)
+        self._fps = fps
+        title_band = self._title_band(width, mode, " ".join(title.split()), accent)
+        fixed = geometry.shot_band_height if self._shots else None
+        bottom = self._caption_band(width, " ".join(caption.split()), fixed)
         self._bands = [_Band(0, Sprite(np.asarray(title_band)))]
         self._bands.append(_Band(height - bottom.height, Sprite(np.asarray(bottom))))
+        self._shot_bands = [
+            _Band(height - bottom.height, Sprite(np.asarray(self._shot_band(width, cue)))) for cue in self._shots
+        ]
         self.title_height = title_band.height
         self.caption_top = height - bottom.height
 
     def apply(self, picture: Picture, index: int, count: int) -> None:
-        for band in self._bands:
+        shot = active(self._shots, index / self._fps) if self._shots else None
+        bands = self._bands if shot is None else [self._bands[0], self._shot_bands[shot]]
+        for band in bands:
             band.sprite.blend_onto(picture, 0, band.top)
         filled = even(self._width * (index + 1) / count)
         if filled:
@@ -133,10 +203,10 @@ class Overlay:
             bar.u.fill(self._bar_colour[1])
             bar.v.fill(self._bar_colour[2])
 
-    def _title_band(self, width: int, base: int, mode: str, title: str, accent: RGB) -> Image.Image:
-        size = max(8, round(base * 0.04))
+    def _title_band(self, width: int, mode: str, title: str, accent: RGB) -> Image.Image:
+        size = self._geometry.title_size
         pad = self._pad
-        band = Image.new("RGBA", (width, even(size * 1.5 + pad * 2)), _PANEL)
+        band = Image.new("RGBA", (width, self._geometry.title_height), _PANEL)
         draw = ImageDraw.Draw(band)
         middle = band.height / 2
         label_face = font(max(8, round(size * 0.8)), bold=True)
@@ -157,19 +227,36 @@ class Overlay:
         draw.text((title_left, middle), fit_line(title, face, room), font=face, fill=_TEXT, anchor="lm")
         return band
 
-    def _caption_band(self, width: int, height: int, base: int, caption: str, top_used: int) -> Image.Image:
-        size = max(8, round(base * 0.034))
-        pad = self._pad
-        line_height = round(size * 1.35)
-        # Keep both bands to under half the frame so the picture stays the subject.
-        room = height // 2 - top_used - 2 * pad - self._bar_height
-        max_lines = max(1, min(3, room // line_height))
-        face = font(size)
-        lines = wrap(caption, face, width - 2 * pad, max_lines) if caption else []
+    def _caption_band(self, width: int, caption: str, fixed_height: int | None) -> Image.Image:
+        geometry = self._geometry
+        pad, line_height = self._pad, geometry.line_height
+        face = font(geometry.caption_size)
+        lines = wrap(caption, face, width - 2 * pad, geometry.max_lines) if caption else []
         text_height = len(lines) * line_height + 2 * pad if lines else 0
-        band = Image.new("RGBA", (width, even(text_height + self._bar_height)), _PANEL if lines else (0, 0, 0, 0))
+        height = fixed_height if fixed_height is not None else even(text_height + self._bar_height)
+        band = Image.new("RGBA", (width, height), _PANEL if lines or fixed_height else (0, 0, 0, 0))
         draw = ImageDraw.Draw(band)
         for number, line in enumerate(lines):
             draw.text((pad, pad + number * line_height), line, font=face, fill=_TEXT)
+        draw.rectangle((0, band.height - self._bar_height, width, band.height), fill=_TRACK)
+        return band
+
+    def _shot_band(self, width: int, cue: ShotCue) -> Image.Image:
+        """A shot's band: its colour swatch, then ``Shot 2 · 3-6 s`` and the shot's text."""
+        geometry = self._geometry
+        pad, line_height, side = self._pad, geometry.line_height, geometry.swatch_side
+        band = Image.new("RGBA", (width, geometry.shot_band_height), _PANEL)
+        draw = ImageDraw.Draw(band)
+        draw.rectangle((pad, pad, pad + side - 1, pad + side - 1), fill=(*shot_colour(cue.number), 255))
+        left = pad + side + pad
+        room = width - left - pad
+        face, bold = font(geometry.caption_size), font(geometry.caption_size, bold=True)
+        text = " ".join(cue.text.split())
+        if geometry.max_lines == 1:
+            draw.text((left, pad), fit_line(f"{cue.heading}: {text}", bold, room), font=bold, fill=_TEXT)
+        else:
+            draw.text((left, pad), fit_line(cue.heading, bold, room), font=bold, fill=_TEXT)
+            for number, line in enumerate(wrap(text, face, room, geometry.max_lines - 1) if text else [], 1):
+                draw.text((left, pad + number * line_height), line, font=face, fill=_TEXT)
         draw.rectangle((0, band.height - self._bar_height, width, band.height), fill=_TRACK)
         return band

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import colorsys
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from playground.media._yuv import (
     picture_to_frame,
     to_yuv,
 )
+from playground.media.cues import ShotCue, active
 from playground.media.probe import identify, is_image_format
 
 RGB = tuple[int, int, int]
@@ -337,19 +338,34 @@ class Recolour:
 
 
 class CardsScene(Scene):
-    """Reference-to-video: each reference as a labelled card, gently floating over a backdrop."""
+    """Reference-to-video: each reference as a labelled card, gently floating over a backdrop.
 
-    def __init__(self, pool: FramePool, background: Picture, cards: list[_Card], fps: int) -> None:
+    With timed shots, a shot shows only the cards of the references it names (none when it
+    names none); outside every shot, and in a prompt without shots, all the cards show.
+    """
+
+    def __init__(
+        self,
+        pool: FramePool,
+        background: Picture,
+        cards: CardSet,
+        fps: int,
+        shots: Sequence[ShotCue] = (),
+        shot_cards: Sequence[CardSet] = (),
+    ) -> None:
         self._pool = pool
         self._background = background
         self._cards = cards
         self._fps = fps
+        self._shots = tuple(shots)
+        self._shot_cards = list(shot_cards)
 
     def frame(self, index: int) -> av.VideoFrame:
         out, target = self._pool.take()
         self._background.copy_into(target)
         seconds = index / self._fps
-        for card in self._cards:
+        shot = active(self._shots, seconds) if self._shots else None
+        for card in self._cards if shot is None else self._shot_cards[shot]:
             card.draw(target, seconds)
         return out
 
@@ -369,6 +385,9 @@ class _Card:
         left = min(max(0, even(self.home[0] + dx)), self.limit[0])
         top = min(max(0, even(self.home[1] + dy)), self.limit[1])
         self.sprite.blend_onto(target, left, top)
+
+
+CardSet = list[_Card]  # the cards one frame shows
 
 
 def reference_labels(paths: tuple[Path, ...]) -> list[str]:
@@ -398,17 +417,28 @@ def card_rgba(image: Image.Image, width: int, height: int, label: str, accent: R
 
 
 def build_cards(
-    paths: tuple[Path, ...], frame: tuple[int, int], area: tuple[int, int, int, int], accent: RGB, rng: Rng
+    paths: tuple[Path, ...],
+    frame: tuple[int, int],
+    area: tuple[int, int, int, int],
+    accent: RGB,
+    rng: Rng,
+    labels: Sequence[str] | None = None,
 ) -> list[_Card]:
-    """Lay the references out in a grid inside area (x, y, width, height) and give each a sway."""
+    """Lay the references out in a grid inside area (x, y, width, height) and give each a sway.
+
+    ``labels`` name the cards (default: ``Image 1``, ``Video 1``... counted over ``paths``), so
+    a subset of the references keeps the names the whole request gives them.
+    """
     left, top, width, height = area
     count = len(paths)
+    if count == 0:
+        return []
     columns, rows = _grid(count, width, height)
     cell_w, cell_h = width / columns, height / rows
     # A floor keeps the border, picture and label strip drawable in tiny frames.
     card_w = max(12, even(min(cell_w * 0.8, cell_h * 0.8 * 0.75)))
     card_h = even(card_w / 0.75)
-    labels = reference_labels(paths)
+    labels = list(labels) if labels is not None else reference_labels(paths)
     cards = []
     for number, (path, label) in enumerate(zip(paths, labels, strict=True)):
         row, column = divmod(number, columns)

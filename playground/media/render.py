@@ -3,6 +3,12 @@
 The picture is built from the request's own inputs (a first frame that zooms, a clip that
 continues, references as cards, a source video re-coloured) under a text layer naming the mode,
 settings and prompt. Output is deterministic: the same spec always gives the same frames.
+
+A spec with timed shots (``shots``, see :mod:`playground.media.cues`) shows the structure the
+prompt asks for: during each shot's range the bottom band shows the shot's number, range and
+text beside a swatch in the shot's colour (at :func:`shot_swatch_box`, colour
+:func:`shot_colour`), and with references only the cards of the references the shot names
+appear (a reference video as a still of its first frame).
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ import numpy as np
 
 from playground.core.profile import MODES
 from playground.media._encode import encode_frames
-from playground.media._overlay import Overlay
+from playground.media._overlay import Overlay, shot_swatch_box
 from playground.media._prefetch import prefetched
 from playground.media._scenes import (
+    CardSet,
     CardsScene,
     ClipScene,
     DriftScene,
@@ -35,11 +42,15 @@ from playground.media._scenes import (
     backdrop_picture,
     build_cards,
     palette,
+    reference_labels,
     thumbnails,
 )
 from playground.media._sources import cover, cover_picture, load_still
 from playground.media._yuv import FramePool, Picture, frame_picture, rgb_to_picture
+from playground.media.cues import ShotCue, shot_colour
 from playground.media.probe import probe
+
+__all__ = ["RenderSpec", "ShotCue", "drawn_frames", "render", "shot_colour", "shot_swatch_box"]
 
 # Room for the title and prompt bands with a picture between them; documented sizes are far larger.
 _MIN_SIDE = 64
@@ -65,6 +76,8 @@ class RenderSpec:
     first_clip: Path | None = None
     references: tuple[Path, ...] = field(default=())
     source_video: Path | None = None
+    # Timed shots to show, each naming the references (indexes into ``references``) it shows.
+    shots: tuple[ShotCue, ...] = field(default=())
 
     def __post_init__(self) -> None:
         for name in ("first_frame", "last_frame", "first_clip", "source_video"):
@@ -72,6 +85,7 @@ class RenderSpec:
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
         object.__setattr__(self, "references", tuple(Path(p) for p in self.references))
+        object.__setattr__(self, "shots", tuple(self.shots))
         self._check()
 
     def _check(self) -> None:
@@ -89,6 +103,14 @@ class RenderSpec:
             raise ValueError(f"seed {self.seed!r} must be a whole number, 0 or more")
         if self.mode not in MODES:
             raise ValueError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
+        for cue in self.shots:
+            if not isinstance(cue, ShotCue):
+                raise ValueError(f"shots holds {cue!r}, not a ShotCue")
+            outside = [i for i in cue.references if not 0 <= i < len(self.references)]
+            if outside:
+                raise ValueError(
+                    f"shot {cue.number} names reference {outside[0]}, but there are {len(self.references)} references"
+                )
 
     @property
     def frame_count(self) -> int:
@@ -125,7 +147,14 @@ def drawn_frames(spec: RenderSpec, pool: FramePool) -> Iterator[Iterator[av.Vide
     rng = np.random.default_rng(spec.seed)
     colours = palette(rng)
     overlay = Overlay(
-        spec.width, spec.height, mode=spec.mode, title=spec.headline, caption=spec.caption, accent=colours.accent
+        spec.width,
+        spec.height,
+        mode=spec.mode,
+        title=spec.headline,
+        caption=spec.caption,
+        accent=colours.accent,
+        shots=spec.shots,
+        fps=spec.fps,
     )
     with closing(choose_scene(spec, overlay, colours, rng, pool)) as scene:
         yield frames(scene, overlay, spec.frame_count)
@@ -148,7 +177,8 @@ def choose_scene(spec: RenderSpec, overlay: Overlay, colours: Palette, rng: Rng,
     if spec.references:
         area = (0, overlay.title_height, width, overlay.caption_top - overlay.title_height)
         cards = build_cards(spec.references, (width, height), area, colours.accent, rng)
-        return CardsScene(pool, _card_backdrop(spec, colours), cards, spec.fps)
+        shot_cards = _shot_cards(spec, area, colours, rng)
+        return CardsScene(pool, _card_backdrop(spec, colours), cards, spec.fps, spec.shots, shot_cards)
     base: Scene
     # The cross-fade to a last frame fills the final third: long enough to read as a transition,
     # and short because every fading frame changes every pixel, the costliest thing to encode.
@@ -167,6 +197,22 @@ def choose_scene(spec: RenderSpec, overlay: Overlay, colours: Palette, rng: Rng,
         return base
     end = cover_picture(load_still(spec.last_frame, at_least=(width, height)), width, height)
     return FadeScene(base, end, fade_start, count)
+
+
+def _shot_cards(spec: RenderSpec, area: tuple[int, int, int, int], colours: Palette, rng: Rng) -> list[CardSet]:
+    """Per shot, the cards of the references it names, laid out for just those (built once per
+    distinct set, after the full set, so a prompt without shots draws exactly as before)."""
+    labels = reference_labels(spec.references)
+    built: dict[tuple[int, ...], CardSet] = {}
+    per_shot = []
+    for cue in spec.shots:
+        chosen = cue.references
+        if chosen not in built:
+            paths = tuple(spec.references[i] for i in chosen)
+            names = [labels[i] for i in chosen]
+            built[chosen] = build_cards(paths, (spec.width, spec.height), area, colours.accent, rng, names)
+        per_shot.append(built[chosen])
+    return per_shot
 
 
 def _clip_frames(path: Path, fps: int) -> int:

@@ -7,7 +7,9 @@ dashscope_routes, gateway_routes, file_routes, oss (the SDK's upload flow), task
 runs), fair (run slots shared in turns between keys), records (tasks on disk, so they survive
 a restart), render_pool and render_worker (the low-priority render processes), worker (one
 render), files (the store), bindings (what a temporary upload is bound to), lock (one sandbox
-per data dir), media_types (what an upload really is), scenarios, timing, bodies, errors.
+per data dir), media_types (what an upload really is), shot_plan (the timed shots read from a
+prompt: drawn in the video, and answered as ``sandbox_shots``, a sandbox-only field the real
+services never send), scenarios, timing, bodies, errors.
 """
 
 from playground.sandbox.app import activate_sandbox, close_sandbox, create_sandbox

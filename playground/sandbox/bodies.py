@@ -3,6 +3,9 @@
 Building through the models keeps the OpenAPI document (``/sandbox/openapi.json``) and what
 the routes send the same thing. Optional fields are left out of a body, never sent as null,
 except the gateway error's ``param``, which the guide's error shape always carries.
+
+``sandbox_shots`` (on a task read of either surface) is the sandbox's own addition, documented
+as such: the shot list it read from the prompt (see shot_plan.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,27 @@ class _Body(BaseModel):
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+# -- Sandbox only ----------------------------------------------------------------------------
+
+
+class SandboxShot(_Body):
+    number: int
+    start: Number = Field(description="Seconds from the start of the video.")
+    end: Number
+    text: str
+    media: list[int] = Field(description="Indexes into input.media of the references the shot names.")
+
+
+class SandboxShots(_Body):
+    """The shot list the sandbox read from the prompt (shot_plan.py). The real services send no such field."""
+
+    shots: list[SandboxShot]
+    unparsed: list[str] = Field(description="Shot lines whose time range could not be read, as written.")
+
+
+_SANDBOX_SHOTS = "Sandbox only, never sent by the real services: the timed shots the sandbox read from the prompt."
 
 
 # -- DashScope (/sandbox/api/v1) -----------------------------------------------------------
@@ -50,6 +74,7 @@ class TaskOutput(_Body):
     video_url: str | None = Field(None, description="Only when SUCCEEDED; valid for the retention period.")
     code: str | None = Field(None, description="Only when FAILED.")
     message: str | None = None
+    sandbox_shots: SandboxShots | None = Field(None, description=_SANDBOX_SHOTS)
 
 
 class Usage(_Body):
@@ -163,6 +188,7 @@ class GatewayTask(_Body):
     expires_at: str | None = Field(None, description="When the result URL stops working.")
     result: VideoResult | None = None
     error: TaskError | None = None
+    sandbox_shots: SandboxShots | None = Field(None, description=_SANDBOX_SHOTS)
 
 
 class StoredFile(_Body):

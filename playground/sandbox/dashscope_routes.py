@@ -18,6 +18,11 @@
 
 The contract has no room for a queue position, so the sandbox sends it, and a poll interval
 hint, as headers: ``X-Sandbox-Queue-Position`` and ``X-Sandbox-Poll-After-Ms``.
+
+**Sandbox only:** when the prompt has shot lines, a task read's ``output`` also carries
+``sandbox_shots``, the shot list the sandbox understood (``{"shots": [{"number", "start",
+"end", "text", "media"}], "unparsed": [...]}``, see shot_plan.py). The real API sends no such
+field.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from starlette.responses import JSONResponse
 from playground.core import contract
 from playground.core.rules import CheckOptions
 from playground.core.wire import WireFormat
-from playground.sandbox import bodies, errors, surface
+from playground.sandbox import bodies, errors, shot_plan, surface
 from playground.sandbox.records import Status, Task
 from playground.sandbox.runtime import Runtime, authenticate, request_id, sandbox_base
 from playground.sandbox.timing import dashscope_time
@@ -80,6 +85,9 @@ def task_body(task: Task, runtime: Runtime, rid: str, base: str) -> bodies.DashS
         output.video_url = f"{surface.result_url(base, task)}?Expires={expires}"
     if task.status == Status.FAILED and task.failure is not None:
         output.code, output.message = task.failure.code, task.failure.message
+    understood = shot_plan.plan(task.request)
+    if understood.shots or understood.unparsed:
+        output.sandbox_shots = shot_plan.answer(understood)
     return bodies.DashScopeTask(request_id=rid, output=output, usage=usage_of(task, runtime))
 
 

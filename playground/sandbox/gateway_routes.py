@@ -12,6 +12,10 @@
 
 Errors are ``{"error": {"type", "code", "message", "param"}}`` (see errors.py). Every response
 carries ``X-Request-Id``; task reads also ``X-Sandbox-Poll-After-Ms``.
+
+**Sandbox only:** when the prompt has shot lines, a task read also carries a top-level
+``sandbox_shots``, the shot list the sandbox understood (``{"shots": [{"number", "start", "end",
+"text", "media"}], "unparsed": [...]}``, see shot_plan.py). No real gateway sends it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from starlette.responses import JSONResponse
 from playground.core import contract
 from playground.core.rules import CheckOptions
 from playground.core.wire import WireFormat
-from playground.sandbox import bodies, surface
+from playground.sandbox import bodies, shot_plan, surface
 from playground.sandbox.errors import ApiError
 from playground.sandbox.records import Status, Task
 from playground.sandbox.runtime import Runtime, sandbox_base
@@ -70,6 +74,9 @@ def task_body(task: Task, runtime: Runtime, base: str) -> bodies.GatewayTask:
     if task.status == Status.CANCELED:
         body.error = bodies.TaskError(code=contract.GATEWAY_CANCELED_CODE,
                                       message="the task was canceled before it started")
+    understood = shot_plan.plan(task.request)
+    if understood.shots or understood.unparsed:
+        body.sandbox_shots = shot_plan.answer(understood)
     return body
 
 

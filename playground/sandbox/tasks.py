@@ -46,7 +46,7 @@ from playground.core.profile import Profile
 from playground.core.request import VideoRequest, media_of
 from playground.core.rules import duration_rule
 from playground.core.wire import WireFormat, path_of
-from playground.sandbox import errors, timing
+from playground.sandbox import errors, shot_plan, timing
 from playground.sandbox.config import SandboxConfig
 from playground.sandbox.fair import FairSlots
 from playground.sandbox.files import FileStore, MediaRefused, Origin, resolve
@@ -321,6 +321,7 @@ class TaskBoard:
                 found = found_path
             inputs.append(MediaInput(kind, param, Path(found)))
         title, caption = self.describe(task)
+        understood = shot_plan.plan(request)
         return RenderJob(
             mode=request.mode,
             resolution=self.resolution_of(request),
@@ -332,13 +333,15 @@ class TaskBoard:
             inputs=tuple(inputs),
             out_path=self.store.result_path(task.task_id),
             limits=dict(self.profile.media),
+            shots=shot_plan.cues(understood),
         )
 
     def describe(self, task: Task) -> tuple[str, str]:
         """The text drawn on the video: the parameters as a title, the prompt as a caption.
 
-        Nothing here depends on the task id or the clock, so the same request and seed give
-        the same frames.
+        A prompt with timed shots is drawn shot by shot (shot_plan.py); its caption, shown
+        outside every shot, is then the overall description. Nothing here depends on the task
+        id or the clock, so the same request and seed give the same frames.
         """
         request = task.request
         parts = [
@@ -355,6 +358,9 @@ class TaskBoard:
         if audio_setting:
             parts.append(f"audio {audio_setting}")
         prompt = (request.prompt or "").strip()[: self.profile.prompt_max_chars] or "(no prompt)"
+        understood = shot_plan.plan(request)
+        if understood.shots:
+            prompt = understood.overall
         negative = (request.negative_prompt or "").strip()[: self.profile.negative_prompt_max_chars]
         caption = f"{prompt}\nnot: {negative}" if negative else prompt
         return " | ".join(parts), caption

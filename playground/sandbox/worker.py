@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from playground.core.geometry import nearest_ratio, output_size
 from playground.core.profile import MediaLimit, Mode
+from playground.media.cues import ShotCue, visible
 
 if TYPE_CHECKING:
     from playground.media.probe import MediaInfo
@@ -45,6 +46,9 @@ class RenderJob:
     inputs: tuple[MediaInput, ...]
     out_path: Path
     limits: Mapping[str, MediaLimit]
+    # The prompt's timed shots (shot_plan.py); reference indexes count the reference images and
+    # videos among the inputs, in media order.
+    shots: tuple[ShotCue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ def produce(job: RenderJob) -> Outcome:
             first_clip=clip[0] if clip else None,
             references=tuple(path for path, _ in all_of("reference_image", "reference_video")),
             source_video=source[0] if source else None,
+            shots=visible(job.shots, duration),
         )
         render(spec, job.out_path)  # atomic: the file is whole or absent
     except (MediaError, OSError, ValueError) as exc:

@@ -6,17 +6,22 @@ gradio_client; the endpoint names are listed in the README.
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 
 from playground.core.profile import MODES, Mode
-from playground.ui import handlers
+from playground.ui import handlers, quote_panel
 from playground.ui.fields import guard
-from playground.ui.forms import TAB_LABELS
+from playground.ui.forms import TAB_LABELS, MediaSlot, slots
 from playground.ui.history import build_history_tab, wire_history
-from playground.ui.layout import ModeTab, build_mode_tab
+from playground.ui.layout import SEED_INFO, ModeTab, build_mode_tab
+from playground.ui.restore import make_restore
 from playground.ui.services import SCENARIOS, Services
+from playground.ui.shot_editor import wire_prompt_craft
+from playground.ui.thumbs import thumbs_html
 
 PROVIDER_CHOICES = [
     ("Sandbox (no key, no cost)", "sandbox"),
@@ -29,12 +34,30 @@ def slug(mode: Mode) -> str:
     return mode.replace("-", "_")
 
 
+# The limits a built-in profile holds, in words for the header's badge.
+_PROFILE_WORDS = {"wan-2.7": "Wan 2.7 documented", "guide-page": "the guide page's stricter table"}
+SANDBOX_NOTE = (
+    "The built-in sandbox (the default provider) is free and needs no API key: it runs on this "
+    "server and renders real test videos. DashScope and gateways need a key (Connection)."
+)
+
+
+def profile_badge(name: str, description: str) -> str:
+    """The profile said in words, e.g. "limits: Wan 2.7 documented (wan-2.7 profile)"."""
+    words = _PROFILE_WORDS.get(name) or (description.split(".")[0][:80] if description else "your own file")
+    return (
+        f'<span class="badge" title="{html.escape(description or words)}">'
+        f"limits: {html.escape(words)} ({html.escape(name)} profile)</span>"
+    )
+
+
 def _header(services: Services) -> None:
     profile = services.profile
     gr.HTML(
         '<div id="header"><h1>Wan 2.7 Video Playground</h1>'
         "<p>Rehearse a request before it costs money: see the exact JSON, send it, watch the task, "
-        f'get the video or the reason it failed.<span class="badge">profile {profile.name}</span></p></div>',
+        f"get the video or the reason it failed.{profile_badge(profile.name, profile.description)}</p>"
+        f'<p class="sandbox-note">{html.escape(SANDBOX_NOTE)}</p></div>',
         padding=False,
     )
 
@@ -75,6 +98,7 @@ def build_ui(services: Services) -> gr.Blocks:
                 with gr.Tab(TAB_LABELS[mode], id=mode, elem_id=f"tab-{mode}"):
                     tabs[mode] = build_mode_tab(mode, services.profile)
             with gr.Tab("History", id="history", elem_id="tab-history") as history_tab:
+                cost_totals = quote_panel.build_totals()
                 past = build_history_tab()
         connection = [provider, wire, base_url, scenario]
         # A browser's History is keyed by a server-signed HttpOnly cookie (playground/web/identity.py),
@@ -95,8 +119,15 @@ def build_ui(services: Services) -> gr.Blocks:
         )
         for tab in tabs.values():
             _wire_tab(demo, services, tab, connection)
-            _wire_import(services, tab, tabs, tab_strip)
+            quote_panel.wire(demo, services, tab.mode, tab.quote, tab.ordered_inputs(), connection, handlers.owner_of,
+                             tab.status)
+            _wire_import(services, tab, tabs, tab_strip, provider, wire)
+            _wire_restore(demo, services, tab)
+            _wire_thumbs(services, tab)
+            wire_prompt_craft(services, tab)  # shot-list editor and reference tokens
         wire_history(services, past, connection, tabs, tab_strip, history_tab)
+        quote_panel.wire_totals(services, cost_totals, [history_tab.select, past.refresh.click, past.timer.tick],
+                                handlers.owner_of)
         # A closed or reloaded tab's server-side data (its typed key) goes with it.
         demo.unload(handlers.make_forget(services))
     # Every input is an API parameter: refuse bad values with the parameter's name (fields.py).
@@ -122,6 +153,9 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
         api_name=f"preview_{name}",
         queue=False,
         show_progress="hidden",
+        # A burst of changes (an import, an example, Load into form) must end in a preview of the
+        # last values: "once" dropped the changes that came while one preview was pending.
+        trigger_mode="always_last",
     )
     for slot_name, upload in tab.uploads.items():
         upload.upload(
@@ -149,8 +183,14 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
         show_progress="hidden",
     )
     assert tab.example and tab.example_button
-    tab.example_button.click(
-        handlers.make_example(services, mode), [tab.example, *connection], form, api_name=f"example_{name}"
+    load_example = handlers.make_example(services, mode)
+    tab.example_button.click(load_example, [tab.example, *connection], form, api_name=f"example_{name}")
+    # Choosing an example fills the form at once (the button loads it again after edits).
+    tab.example.input(load_example, [tab.example, *connection], form, api_visibility="private")
+    # The seed box is used only with "Random seed" off: disabled otherwise, so no edit is lost.
+    tab.inputs["random_seed"].change(
+        _seed_box, [tab.inputs["random_seed"]], [tab.inputs["seed"]], api_visibility="private", queue=False,
+        show_progress="hidden",
     )
     run_outputs = [tab.status, tab.guidance, tab.video, tab.output, tab.response]
     tab.send.click(
@@ -166,13 +206,61 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
     tab.cancel.click(handlers.make_cancel(services, mode), None, None, api_name=f"cancel_{name}", queue=False)
 
 
-def _wire_import(services: Services, tab: ModeTab, tabs: dict[Mode, ModeTab], strip: gr.Tabs) -> None:
+# At 1280x720 the status is below the fold once the form is filled: Send brings it into view.
+# The Send row goes to the top, with the status, the video and Cancel below it.
+_SHOW_STATUS = """() => {{
+  const tab = document.getElementById('tab-{mode}');
+  const send = tab && Array.from(tab.querySelectorAll('button')).find(b => b.textContent.trim() === 'Send');
+  const target = send || (tab && tab.querySelector('section[aria-label="Task status"]'));
+  if (target) target.scrollIntoView({{block: 'start', behavior: 'instant'}});
+}}"""
+
+
+def _wire_thumbs(services: Services, tab: ModeTab) -> None:
+    """A picture of each attached image and a still of each video, under its URL box."""
+    for slot in slots(tab.mode):
+        tab.inputs[slot.name].change(_thumbs_of(services, slot), [tab.inputs[slot.name]], [tab.thumbs[slot.name]],
+                                     api_visibility="private", queue=False, show_progress="hidden")
+
+
+def _thumbs_of(services: Services, slot: MediaSlot) -> Callable[[str | None], str]:
+    def thumbs(text: str | None) -> str:
+        return thumbs_html(text, slot.kind, slot.label, services.sandbox_url)
+
+    return thumbs
+
+
+def _wire_restore(demo: gr.Blocks, services: Services, tab: ModeTab) -> None:
+    """After a reload (or in a second tab of the browser) the tab shows its latest run, live."""
+    assert tab.send and tab.status and tab.guidance and tab.video and tab.output and tab.response
+    restored = demo.load(
+        make_restore(services, tab.mode),
+        None,
+        [*tab.ordered_inputs(), tab.status, tab.guidance, tab.video, tab.output, tab.response],
+        api_visibility="private",
+        concurrency_limit=None,
+        show_progress="hidden",
+    )
+    # A new Send takes over the panel: the restored run's watcher stops (the run goes on).
+    tab.send.click(None, None, None, js=_SHOW_STATUS.format(mode=tab.mode), cancels=[restored], queue=False)
+
+
+def _seed_box(random_seed: bool | None) -> dict[str, Any]:
+    random = random_seed is not False
+    return gr.update(interactive=not random, info=SEED_INFO[random])
+
+
+def _wire_import(
+    services: Services, tab: ModeTab, tabs: dict[Mode, ModeTab], strip: gr.Tabs, provider: gr.Radio, wire: gr.Radio
+) -> None:
     assert tab.import_button and tab.import_text and tab.import_report
     every_input = [component for mode in MODES for component in tabs[mode].ordered_inputs()]
+    # The report goes to the tab the request lands in; the wire format follows the import.
+    other_reports = [report for m in MODES if m != tab.mode and (report := tabs[m].import_report) is not None]
     tab.import_button.click(
         handlers.make_import(services, tab.mode),
-        [tab.import_text],
-        [strip, tab.import_report, *every_input],
+        [tab.import_text, provider],
+        [strip, tab.import_report, wire, *other_reports, *every_input],
         api_name=f"import_{slug(tab.mode)}",
         queue=False,
     )

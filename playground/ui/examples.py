@@ -1,7 +1,9 @@
 """Ready-made requests per mode, the guide page's minimal request first.
 
 An example names its media as sample files the playground makes on first use (a picture, a clip),
-so media examples work with no network: they are attached like an upload would be.
+so media examples work with no network: they are attached like an upload would be. After each
+mode's own examples come the prompt-craft ones of :mod:`playground.core.prompt_examples`: a
+multi-shot prompt per mode that cuts shots, and two characters named by their tokens.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.core.profile import Mode
+from playground.core.prompt_examples import PROMPT_EXAMPLES, PromptExample, SampleSpec
 from playground.media.samples import make_image, make_video
 
 
@@ -49,7 +52,7 @@ SUNSET = Sample("sunset.png", 960, 540, seed=7)
 CHARACTER = Sample("character.png", 640, 640, seed=11)
 CLIP = Sample("clip.mp4", 640, 360, seconds=3.0, seed=5)
 
-EXAMPLES: dict[Mode, tuple[Example, ...]] = {
+_OWN: dict[Mode, tuple[Example, ...]] = {
     "text-to-video": (
         Example(
             "Guide page: minimal request",
@@ -127,6 +130,20 @@ EXAMPLES: dict[Mode, tuple[Example, ...]] = {
             {"video": (CLIP,), "reference_images": (SUNSET,)},
         ),
     ),
+}
+
+
+def _sample(spec: SampleSpec) -> Sample:
+    return Sample(spec.name, spec.width, spec.height, spec.seconds, spec.seed)
+
+
+def _example(example: PromptExample) -> Example:
+    media = {slot: tuple(_sample(spec) for spec in specs) for slot, specs in example.media.items()}
+    return Example(example.label, dict(example.fields), media)
+
+
+EXAMPLES: dict[Mode, tuple[Example, ...]] = {
+    mode: own + tuple(_example(e) for e in PROMPT_EXAMPLES.get(mode, ())) for mode, own in _OWN.items()
 }
 
 

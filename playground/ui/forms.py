@@ -20,6 +20,11 @@ TAB_LABELS: dict[Mode, str] = {
 }
 KEEP_SOURCE_RATIO = "keep source"
 DEFAULT_SEED = 42  # shown in the seed box; sent only when "Random seed" is off
+# The choice of an optional field that means "not set: the API's own default applies". The
+# field is then left out of the request, so a request imported without it previews without it.
+API_DEFAULT = "default"
+SWITCH_DEFAULTS = {"prompt_extend": True, "watermark": False}  # what the API does when they are left out
+AUDIO_SETTINGS = ("auto", "origin")
 
 
 @dataclass(frozen=True)
@@ -90,12 +95,42 @@ def field_names(mode: Mode) -> list[str]:
     if mode == "video-edit":
         names.append("audio_setting")
     names += [slot.name for slot in _SLOTS[mode]]
+    # Last, so callers that pass the fields before it by position keep working.
+    names.append("model_id")
     return names
 
 
-def ratio_choices(mode: Mode, profile: Profile) -> list[str]:
-    choices = list(profile.aspect_ratios)
-    return [KEEP_SOURCE_RATIO, *choices] if mode == "video-edit" else choices
+def ratio_choices(mode: Mode, profile: Profile) -> list[str | tuple[str, str]]:
+    """The ratios, after the choice that leaves the field out (video edit: keep the source's)."""
+    choices: list[str | tuple[str, str]] = list(profile.aspect_ratios)
+    if mode == "video-edit":
+        return [(f"{KEEP_SOURCE_RATIO} (API default)", KEEP_SOURCE_RATIO), *choices]
+    return [(f"API default ({profile.default_aspect_ratio})", API_DEFAULT), *choices]
+
+
+def resolution_choices(profile: Profile) -> list[str | tuple[str, str]]:
+    return [(f"API default ({profile.default_resolution})", API_DEFAULT), *profile.resolutions]
+
+
+def switch_choices(name: str) -> list[tuple[str, str | bool]]:
+    """A switch the request may leave out: the API's default, on, or off."""
+    default = "on" if SWITCH_DEFAULTS[name] else "off"
+    return [(f"API default ({default})", API_DEFAULT), ("on", True), ("off", False)]
+
+
+def model_choices(mode: Mode, profile: Profile) -> list[tuple[str, str]]:
+    """The DashScope model id: the mode's alias (left out of the request), or a dated snapshot."""
+    alias, *dated = profile.mode(mode).dashscope_models
+    return [(f"{alias} (the alias: latest snapshot)", API_DEFAULT), *((d, d) for d in dated)]
+
+
+def audio_setting_choices() -> list[tuple[str, str]]:
+    return [("API default (auto)", API_DEFAULT), *((a, a) for a in AUDIO_SETTINGS)]
+
+
+def _given(value: Any) -> bool:
+    """Whether a form value says something (not empty, not "the API's default")."""
+    return value is not None and value != "" and value != API_DEFAULT
 
 
 def _urls(value: Any) -> list[str]:
@@ -112,20 +147,23 @@ def request_from_form(mode: Mode, values: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("prompt", "negative_prompt"):
         if values.get(name):
             data[name] = values[name]
-    if values.get("duration") is not None:
+    if _given(values.get("duration")):
         data["duration"] = int(values["duration"])
-    if values.get("resolution"):
+    if _given(values.get("resolution")):
         data["resolution"] = values["resolution"]
     ratio = values.get("aspect_ratio")
-    if ratio and ratio != KEEP_SOURCE_RATIO:
+    if _given(ratio) and ratio != KEEP_SOURCE_RATIO:
         data["aspect_ratio"] = ratio
     if not values.get("random_seed", True) and values.get("seed") is not None:
         data["seed"] = int(values["seed"])
     for name in ("prompt_extend", "watermark"):
-        if values.get(name) is not None:
-            data[name] = bool(values[name])
-    if mode == "video-edit" and values.get("audio_setting"):
+        # On, off, or left out (the API's default): a request without the switch stays without it.
+        if isinstance(values.get(name), bool):
+            data[name] = values[name]
+    if mode == "video-edit" and _given(values.get("audio_setting")):
         data["audio_setting"] = values["audio_setting"]
+    if _given(values.get("model_id")):
+        data["model_id"] = values["model_id"]
     media: list[dict[str, str]] = []
     voice = _urls(values.get("reference_voice"))
     for slot in _SLOTS[mode]:
@@ -145,17 +183,21 @@ def request_from_form(mode: Mode, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def form_from_request(request: Mapping[str, Any]) -> dict[str, Any]:
-    """Form values that reproduce a request-model dict (the inverse of request_from_form)."""
+    """Form values that reproduce a request-model dict (the inverse of request_from_form).
+
+    A field the request leaves out is shown as its "API default" choice (an empty duration box),
+    never as a value, so the form sends back exactly what it was given.
+    """
     mode: Mode = request["mode"]
-    values: dict[str, Any] = {
-        name: request.get(name) for name in ("prompt", "negative_prompt", "duration", "resolution")
-    }
-    values["aspect_ratio"] = request.get("aspect_ratio", KEEP_SOURCE_RATIO if mode == "video-edit" else None)
+    values: dict[str, Any] = {name: request.get(name) for name in ("prompt", "negative_prompt", "duration")}
+    values["resolution"] = request.get("resolution", API_DEFAULT)
+    values["aspect_ratio"] = request.get("aspect_ratio", KEEP_SOURCE_RATIO if mode == "video-edit" else API_DEFAULT)
     values["random_seed"] = request.get("seed") is None
     values["seed"] = request.get("seed", DEFAULT_SEED)
-    values["prompt_extend"] = request.get("prompt_extend")
-    values["watermark"] = request.get("watermark")
-    values["audio_setting"] = request.get("audio_setting")
+    values["prompt_extend"] = request.get("prompt_extend", API_DEFAULT)
+    values["watermark"] = request.get("watermark", API_DEFAULT)
+    values["audio_setting"] = request.get("audio_setting", API_DEFAULT)
+    values["model_id"] = request.get("model_id", API_DEFAULT)
     media: Sequence[Mapping[str, Any]] = request.get("media", ())
     for slot in _SLOTS[mode]:
         if slot.media_type == "audio_url":

@@ -19,17 +19,22 @@ from typing import Any
 import gradio as gr
 from pydantic import SecretStr
 
+from playground.client import RunState
 from playground.core import importer, snippets
+from playground.core.problems import Problem
 from playground.core.profile import MODES, Mode
 from playground.core.request import ReferenceToVideo
-from playground.core.rules import CheckOptions, duration_rule
+from playground.core.rules import CheckOptions, check, duration_rule
 from playground.core.signing import BROWSER_COOKIE, browser_id
+from playground.core.wire import WireFormat, path_of
 from playground.settings import Provider
-from playground.ui import examples, runs
-from playground.ui.forms import field_names, form_from_request, request_from_form, slots
-from playground.ui.preview import build_preview
+from playground.ui import examples, quote_panel, runs
+from playground.ui.forms import TAB_LABELS, field_names, form_from_request, request_from_form, slots
+from playground.ui.layout import duration_info
+from playground.ui.preview import build_preview, sandbox_url_problems
 from playground.ui.services import Services
 from playground.ui.sessions import TabSession
+from playground.ui.views import RunView
 
 
 def sid(request: gr.Request | None) -> str:
@@ -125,7 +130,9 @@ def make_preview(services: Services, mode: Mode) -> Callable[..., tuple[str, str
         # A file attached for DashScope comes back as an oss:// URL of its temporary upload, which
         # the DashScope format takes (Send adds the resolve header): the verdict must agree.
         options = CheckOptions(allow_oss_urls=fmt == "dashscope")
-        shown = build_preview(mode, form, fmt, services.profile, options)
+        # The sandbox never fetches other hosts' files: say so now, not when the task fails.
+        own = services.sandbox_url if provider == "sandbox" else None
+        shown = build_preview(mode, form, fmt, services.profile, options, own)
         return shown.json_text(), shown.verdict_html(), _counter(form.get("prompt"), services.profile.prompt_max_chars)
 
     _named(preview, f"preview_{mode.replace('-', '_')}", ["provider", "wire", *names])
@@ -133,17 +140,21 @@ def make_preview(services: Services, mode: Mode) -> Callable[..., tuple[str, str
 
 
 def make_duration_follow(services: Services, mode: Mode) -> Callable[[str, Any], dict[str, Any]]:
-    """Reference-to-video allows shorter videos once a reference video is given."""
+    """Reference-to-video allows shorter videos once a reference video is given.
+
+    The duration box says the new range; a value outside it stays as typed (the preview names
+    the field and the range), rather than being changed behind the user's back.
+    """
     rules = services.profile.mode(mode)
 
     def follow(reference_videos: str, duration: Any) -> dict[str, Any]:
         media = [{"type": "reference_video", "url": u} for u in (reference_videos or "").split() if u]
         probe = ReferenceToVideo(media=tuple(media)) if media else ReferenceToVideo()
         rule, _ = duration_rule(probe, rules)
-        value = duration if rule.allows(int(duration or rule.default)) else rule.default
         if rule.choices is None and rule.keep_source is None:
-            return gr.update(minimum=rule.min, maximum=rule.max, value=value, info=f"{rule.describe()} seconds")
-        return gr.update(choices=[(f"{v} s", v) for v in rule.values()], value=value, info=rule.describe())
+            return gr.update(info=duration_info(rule))
+        value = duration if duration is None or rule.allows(int(duration)) else rule.default
+        return gr.update(choices=[(f"{v} s", v) for v in rule.values()], value=value, info=duration_info(rule))
 
     return follow
 
@@ -208,11 +219,35 @@ def make_send(services: Services, mode: Mode) -> Callable[..., AsyncIterator[tup
         form = dict(zip(names, args[4:-1], strict=True))
         connection = _connection(args[-1], services, provider, wire, base_url, scenario)
         body = request_from_form(mode, form)
-        async for view in runs.follow(services, (sid(args[-1]), mode), connection, body):
-            yield view.as_outputs()
+        if provider == "sandbox" and connection.base_url is None:
+            # What the preview flags, Send refuses at once: the sandbox's task would fail on it.
+            foreign = sandbox_url_problems(body, services.sandbox_url)
+            if foreign:
+                options = CheckOptions(allow_oss_urls=connection.wire == "dashscope")
+                others = [p for p in check(body, services.profile, options).problems if p.severity == "error"]
+                yield _not_sent([*others, *foreign], connection.wire).as_outputs()
+                return
+        # With its quote: refused first if it would pass a daily budget, then billed (quote_panel.py).
+        async for outputs in quote_panel.send(services, mode, (sid(args[-1]), mode), connection, body):
+            yield outputs
 
     _named(send, f"send_{mode.replace('-', '_')}", [*_CONNECTION, *names], with_request=True)
     return send
+
+
+def _not_sent(problems: list[Problem], fmt: WireFormat) -> RunView:
+    lines = [p.line(path_of(fmt, p.loc)) for p in problems]
+    return RunView(
+        state=RunState.INVALID,
+        note="Not sent: the sandbox would refuse a file it does not hold.",
+        guidance={
+            "title": "Not sent: the sandbox reads only its own files",
+            "trigger": "A media URL points at another host; the sandbox never fetches files from elsewhere.",
+            "fix": "Upload the file in its slot (the URL is then the sandbox's own), or choose another provider.",
+            "retry": "Nothing was sent, so nothing to retry.",
+            "details": lines,
+        },
+    )
 
 
 def make_cancel(services: Services, mode: Mode) -> Callable[[gr.Request], Awaitable[None]]:
@@ -251,29 +286,64 @@ def make_export(services: Services, mode: Mode) -> Callable[..., str]:
     return export_request
 
 
-def make_import(services: Services, mode: Mode) -> Callable[[str], list[Any]]:
-    """Paste JSON or curl: fill the right tab, or say why not and leave every form as it was."""
+def make_import(services: Services, mode: Mode) -> Callable[[str, Provider], list[Any]]:
+    """Paste JSON or curl: fill the right tab, or say why not and leave every form as it was.
 
-    def import_request(text: str) -> list[Any]:
+    The form then previews the request as it was pasted: the same fields (a field it left out
+    stays out), in the format it was written in. The sandbox speaks both formats, so the wire
+    format follows the import; another provider speaks one, and the report says it was converted.
+    The report shows in the tab the request landed in (the others' reports are cleared).
+
+    Outputs: the tab strip, this tab's report, the wire format, the other tabs' reports (in
+    mode order), then every tab's form.
+    """
+    others = [m for m in MODES if m != mode]
+
+    def import_request(text: str, provider: Provider) -> list[Any]:
         result = importer.import_request(text or "", services.profile)
-        report = _import_report(result)
         if result.fields is None or result.request is None:
-            return [gr.skip(), report, *[gr.skip() for m in MODES for _ in field_names(m)]]
+            report = _import_report(result)
+            return [gr.skip(), report, gr.skip(), *[gr.skip() for _ in others],
+                    *[gr.skip() for m in MODES for _ in field_names(m)]]
         target: Mode = result.fields["mode"]
+        fmt = result.format or "dashscope"
+        shown = services.wire_for(provider, fmt)
+        converted = None if shown == fmt else (fmt, shown, provider)
+        report = _import_report(result, converted)
         values = form_from_request(result.fields)
-        updates: list[Any] = [gr.Tabs(selected=target), report]
+        wire = fmt if provider == "sandbox" else gr.skip()
+        here = report if target == mode else _landed_elsewhere(target)
+        updates: list[Any] = [gr.Tabs(selected=target), here, wire]
+        updates += [report if each == target else "" for each in others]
         for each in MODES:
             names = field_names(each)
             updates += [values.get(n) for n in names] if each == target else [gr.skip() for _ in names]
         return updates
 
-    import_request.__name__ = f"import_{mode.replace('-', '_')}"
+    _named(import_request, f"import_{mode.replace('-', '_')}", ["text", "provider"])
     return import_request
 
 
-def _import_report(result: importer.ImportResult) -> str:
+_FORMAT_WORDS: dict[str, str] = {"dashscope": "DashScope native", "gateway": "gateway (guide page)"}
+
+
+def _landed_elsewhere(target: Mode) -> str:
+    return (
+        f'<div class="verdict ok" aria-label="Import report">Imported into the {html.escape(TAB_LABELS[target])} '
+        "tab; its report is there.</div>"
+    )
+
+
+def _import_report(result: importer.ImportResult, converted: tuple[str, str, str] | None = None) -> str:
     ok = result.request is not None
-    items = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in result.lines()[1:])
+    lines = result.lines()[1:]
+    if converted is not None:
+        pasted, shown, provider = converted
+        lines.append(
+            f"converted: pasted in the {_FORMAT_WORDS[pasted]} format, shown and sent in the "
+            f"{_FORMAT_WORDS[shown]} format, the only one the {provider} provider speaks (same request)"
+        )
+    items = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in lines)
     css = "ok" if ok and not items else ("warn" if ok else "bad")
     discarded = "<p>An API key was in the pasted text; it was discarded, not kept.</p>" if result.key_discarded else ""
     return (
@@ -284,25 +354,15 @@ def _import_report(result: importer.ImportResult) -> str:
 
 def make_example(services: Services, mode: Mode) -> Callable[..., Awaitable[list[Any]]]:
     """Fill the form with a ready-made request; its sample media are attached like uploads."""
-    profile = services.profile
-    rules = profile.mode(mode)
 
     async def load_example(
         label: str, provider: Provider, wire: Any, base_url: str | None, scenario: str | None, request: gr.Request
     ) -> list[Any]:
-        example = examples.find(mode, label)
+        example = examples.find(mode, label) if label else None
         if example is None:
             raise gr.Error(f"Example: no example called {label!r}; pick one from the list.")
-        data: dict[str, Any] = {
-            "mode": mode,
-            "prompt_extend": True,
-            "watermark": False,
-            "resolution": profile.default_resolution,
-            "duration": rules.duration.default,
-        }
-        if rules.has_aspect_ratio and mode != "video-edit":
-            data["aspect_ratio"] = profile.default_aspect_ratio
-        values = form_from_request({**data, **example.fields})
+        # The example's request as it is written: what it leaves out shows as the API's default.
+        values = form_from_request({"mode": mode, **example.fields})
         connection = _connection(request, services, provider, wire, base_url, scenario)
         by_name = {slot.name: slot for slot in slots(mode)}
         for slot_name, samples in example.media.items():

@@ -18,6 +18,7 @@ from playground.core.profile import MODES, Mode
 from playground.core.wire import WireFormat
 from playground.ui import history_views as views
 from playground.ui import runs
+from playground.ui.cost_views import run_cost_html
 from playground.ui.forms import field_names, form_from_request
 from playground.ui.handlers import owner_of, session_of
 from playground.ui.layout import ModeTab
@@ -64,6 +65,12 @@ class HistoryTab:
     recover_video: gr.Video
     refresh: gr.Button
     timer: gr.Timer
+    cost: gr.HTML  # the run's quote and bill (playground/ui/cost_views.py)
+
+
+# Every header on one line and every column in view at 1280 px; long values (ids) wrap in their cells.
+_COLUMN_PX = {"time": 110, "mode": 125, "provider": 100, "status": 105, "duration": 90, "resolution": 105,
+              "prompt": 230, "cost": 120, "task id": 120, "run id": 125}
 
 
 def build_history_tab() -> HistoryTab:
@@ -72,7 +79,8 @@ def build_history_tab() -> HistoryTab:
         status_filter = gr.Dropdown(STATUS_FILTER, value="all", label="Status", scale=1)
         refresh = gr.Button("Refresh", scale=0)
     table = gr.Dataframe(headers=views.HEADERS, value=[], interactive=False, wrap=True, label="Runs",
-                         elem_id="history-table", max_height=320)
+                         elem_id="history-table", max_height=320,
+                         column_widths=[_COLUMN_PX.get(h, 110) for h in views.HEADERS])
     with gr.Row(equal_height=False):
         with gr.Column(scale=5):
             selected = gr.Textbox(label="Selected run", placeholder="click a row, or paste a run id")
@@ -87,6 +95,7 @@ def build_history_tab() -> HistoryTab:
         with gr.Column(scale=4):
             timeline = gr.HTML(padding=False)
             guidance = gr.HTML(padding=False)
+            cost = gr.HTML(padding=False, elem_id="history-run-cost")
             video = gr.Video(label="Run video", interactive=False, height=260)
             with gr.Accordion("Last response", open=False):
                 response = gr.Code(language="json", label="Last response JSON", interactive=False, max_lines=30)
@@ -104,7 +113,7 @@ def build_history_tab() -> HistoryTab:
     timer = gr.Timer(3.0)
     return HistoryTab(mode_filter, status_filter, table, selected, request_json, timeline, guidance, video, response,
                       load, export_kind, export_code, bundle, bundle_file, compare_ids, compare, compare_view, task_id,
-                      recover, recover_status, recover_guidance, recover_video, refresh, timer)
+                      recover, recover_status, recover_guidance, recover_video, refresh, timer, cost)
 
 
 def wire_history(services: Services, tab: HistoryTab, connection: list[Any],
@@ -116,8 +125,14 @@ def wire_history(services: Services, tab: HistoryTab, connection: list[Any],
     gr.on(triggers, list_fn, filters,
           listing, api_name="history", queue=False, show_progress="hidden")
     tab.table.select(_pick, [tab.table], [tab.selected], api_visibility="private", queue=False)
-    details = [tab.request_json, tab.timeline, tab.guidance, tab.video, tab.response]
+    details = [tab.request_json, tab.timeline, tab.guidance, tab.video, tab.response, tab.cost]
     tab.selected.change(_make_details(services), [tab.selected], details, api_name="run_details", queue=False)
+    # Details follow the selected run until it ends: the History timer (and Refresh) draws them
+    # again whenever its row has moved on since they were drawn (``shown`` says which version).
+    shown = gr.State("")
+    tab.selected.change(_make_version(services), [tab.selected], [shown], api_visibility="private", queue=False)
+    gr.on([tab.timer.tick, tab.refresh.click], _make_details_follow(services, len(details)), [tab.selected, shown],
+          [*details, shown], api_visibility="private", queue=False, show_progress="hidden")
     tab.export_kind.change(_make_export(services), [tab.selected, tab.export_kind], [tab.export_code],
                            api_name="export_run", queue=False)
     tab.selected.change(_make_export(services), [tab.selected, tab.export_kind], [tab.export_code],
@@ -151,11 +166,11 @@ def _make_list(services: Services) -> Callable[..., tuple[Any, Any]]:
 
 def _make_details(services: Services) -> Callable[..., tuple[Any, ...]]:
     def run_details(run_id: str, request: gr.Request) -> tuple[Any, ...]:
-        """The request, timeline, guidance, video and last response of one of this browser's runs."""
+        """The request, timeline, guidance, video, last response and cost of one of this browser's runs."""
         record = _mine(services, request, run_id)
         if record is None:
             note = '<section aria-label="Run timeline" class="status">No such run in this browser\'s history.</section>'
-            return "", note if run_id else "", "", None, ""
+            return "", note if run_id else "", "", None, "", ""
         body = record.body()
         return (
             json.dumps(body, indent=2, ensure_ascii=False) if body else "",
@@ -163,9 +178,38 @@ def _make_details(services: Services) -> Callable[..., tuple[Any, ...]]:
             views.guidance_html(record),
             services.handout(views.video_of(record)),
             json.dumps(json.loads(record.last_response), indent=2) if record.last_response else "",
+            run_cost_html(record),
         )
 
     return run_details
+
+
+def _version(record: RunRecord | None) -> str:
+    """What the details of a run were drawn from: it changes whenever the run moves on."""
+    if record is None:
+        return ""
+    video = views.video_of(record) is not None
+    return f"{record.run_id}|{record.state}|{record.finished}|{record.updated_at}|{record.result_path}|{video}"
+
+
+def _make_version(services: Services) -> Callable[..., str]:
+    def shown_version(run_id: str, request: gr.Request) -> str:
+        return _version(_mine(services, request, run_id))
+
+    return shown_version
+
+
+def _make_details_follow(services: Services, count: int) -> Callable[..., tuple[Any, ...]]:
+    run_details = _make_details(services)
+
+    def follow_details(run_id: str, shown: str, request: gr.Request) -> tuple[Any, ...]:
+        """The selected run's details again if it has moved on since they were drawn, else nothing."""
+        version = _version(_mine(services, request, run_id))
+        if not version or version == shown:
+            return tuple(gr.skip() for _ in range(count + 1))
+        return (*run_details(run_id, request), version)
+
+    return follow_details
 
 
 def _api_base(record: RunRecord) -> str:
@@ -220,7 +264,7 @@ def _make_bundle(services: Services) -> Callable[..., str | None]:
             record={k: v for k, v in vars(record).items() if k not in ("owner", "session_id")},
             request=views.request_of(record),
             wire_body=record.body() or {},
-            responses=[json.loads(record.last_response)] if record.last_response else [],
+            responses=services.ledger().responses(record.run_id),  # every answer, oldest first
             timeline=[(e.state, views._when(e.at)) for e in events],
             guidance=(record.guidance_text or "").splitlines(),
             video=Path(p) if (p := views.video_of(record)) else None,
@@ -309,12 +353,21 @@ def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, 
         except runs.ConnectionError_ as exc:
             raise gr.Error(str(exc)) from None
         ledger = services.ledger()
-        stream = recover_run(task_id, config, ledger, services.runs_dir,
-                             deadline_s=services.settings.run_deadline_s,
-                             session_id=session.owner,
-                             options=runs.run_options(services))
-        run_id = await services.board.start(stream, provider=config, ledger=ledger)
+
+        def stream() -> AsyncIterator[Any]:
+            return recover_run(task_id, config, ledger, services.runs_dir,
+                               deadline_s=services.settings.run_deadline_s,
+                               session_id=session.owner,
+                               options=runs.run_options(services))
+
+        # Two clicks (or two calls at once) follow one run: the second watches the first.
+        key = ("recover", session.owner, config.base_url, task_id)
+        run_id = await services.board.start_once(key, stream, provider=config, ledger=ledger)
         async for view in runs.watch(services, run_id):
+            if view.state == RunState.UNKNOWN:
+                # The provider does not know the task for this key; nothing was recorded.
+                view.note = (f"Unknown task {task_id}: created with another key? type that key in the Connection "
+                             "panel (API key), then recover again. Nothing was added to History.")
             status, guidance, video, _, _ = view.as_outputs()
             yield status, guidance, video
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from playground.client import LedgerEvent, RunRecord, RunState, label_of
+from playground.ui.cost_views import cost_cell
 
-HEADERS = ["time", "mode", "provider", "status", "duration", "resolution", "prompt", "task id", "run id"]
+HEADERS = ["time", "mode", "provider", "status", "duration", "resolution", "prompt", "cost", "task id", "run id"]
 # What History calls active: under way, or ended for now in a way a resume picks up again.
 ACTIVE_STATES = frozenset(state for state in RunState if state.active or state.resumable)
 
@@ -41,6 +42,7 @@ def row(record: RunRecord) -> list[str]:
         str(request.get("duration", "")),
         str(request.get("resolution", "")),
         prompt[:60] + ("…" if len(prompt) > 60 else ""),
+        cost_cell(record),
         record.task_id or "",
         record.run_id,
     ]

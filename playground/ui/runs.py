@@ -6,6 +6,10 @@ chooses the provider for a browser session and turns runner events into what the
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import json
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +20,8 @@ from pydantic import SecretStr, ValidationError
 
 from playground.client import ProviderConfig, RunEvent, RunOptions, RunState, attach_file
 from playground.client import run as start_run
-from playground.core.guidance import load_guidance
+from playground.core.eta import estimate_percent, expected_s
+from playground.core.guidance import REHEARSED, load_guidance, rehearsal_note
 from playground.core.problems import Problem
 from playground.core.profile import Mode
 from playground.core.wire import WireFormat
@@ -121,33 +126,61 @@ def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3]
 
 
-def _guidance(event: RunEvent) -> dict[str, Any] | None:
-    """The card for a failure, or for a retry in progress (so a presenter sees the backoff)."""
+def _rehearsed(card: dict[str, Any], scenario: str | None) -> dict[str, Any]:
+    """A card of a rehearsal says so, and names the sandbox scenario that staged it."""
+    if scenario:
+        card["title"] = REHEARSED + card["title"]
+        card["did"] = f"{card.get('did') or ''} {rehearsal_note(scenario)}".strip()
+    return card
+
+
+def _guidance(event: RunEvent, recovered: tuple[str, int] | None = None) -> dict[str, Any] | None:
+    """The card for a failure, for a retry in progress (so a presenter sees the backoff), for
+    something the run said that stays true (a cancel the provider refused), or, once a run that
+    retried has succeeded, a small one saying after how many retries (``recovered``: the
+    guidance id of the last retry, and how many there were)."""
     error = event.error
     if error is not None:
         entry = error.guidance
         problems = list(getattr(error, "problems", ()) or ())
-        return {
+        return _rehearsed({
             "title": entry.title,
             "trigger": entry.trigger,
             "fix": entry.fix,
-            "retry": entry.retry.summary(),
+            "retry": entry.retry_text(),
             "did": error.did(),
             "details": problems or [error.message],
-        }
+        }, event.rehearsal)
     note = event.retry
-    if note is None:
-        return None
-    entry = load_guidance().entry(note.guidance_id)
-    return {
-        "title": f"{entry.title}: retrying",
-        "trigger": entry.trigger,
-        "fix": entry.fix,
-        "retry": entry.retry.summary(),
-        "did": f"Attempt {note.attempt} of {note.max_attempts} failed ({note.reason}); "
-        f"trying again in {note.wait_s:.1f} s.",
-        "transient": True,
-    }
+    if note is not None:
+        entry = load_guidance().entry(note.guidance_id)
+        return _rehearsed({
+            "title": f"{entry.title}: retrying",
+            "trigger": entry.trigger,
+            "fix": entry.fix,
+            "retry": entry.retry_text(),
+            "did": f"Attempt {note.attempt} of {note.max_attempts} failed ({note.reason}); "
+            f"trying again in {note.wait_s:.1f} s.",
+            "transient": True,
+        }, event.rehearsal)
+    if event.notice is not None:
+        entry = load_guidance().entry(event.notice[0])
+        return {"title": entry.title, "trigger": entry.trigger, "fix": entry.fix, "retry": entry.retry_text(),
+                "did": entry.did_text(), "kind": "notice"}
+    if recovered is not None and event.state is RunState.SUCCEEDED:
+        guidance_id, count = recovered
+        entry = load_guidance().entry(guidance_id)
+        times = f"{count} retr{'y' if count == 1 else 'ies'}"
+        return _rehearsed({
+            "title": f"Recovered after {times}: {entry.title}",
+            "trigger": entry.trigger,
+            "fix": entry.fix,
+            "retry": entry.retry_text(),
+            "did": f"Sent again after each failure, as the retry line says; after {times} it went through "
+            "and the video was made.",
+            "kind": "recovered",
+        }, event.rehearsal)
+    return None
 
 
 def _measured(event: RunEvent) -> dict[str, Any]:
@@ -178,7 +211,9 @@ def scrub_paths(text: str, services: Services) -> str:
     return text
 
 
-def view_of(event: RunEvent, services: Services, retries: Sequence[str] = ()) -> RunView:
+def view_of(
+    event: RunEvent, services: Services, retries: Sequence[str] = (), *, recovered: tuple[str, int] | None = None
+) -> RunView:
     note = event.message
     if event.video_path is not None:
         note = note.replace(str(event.video_path), event.video_path.name)
@@ -192,7 +227,8 @@ def view_of(event: RunEvent, services: Services, retries: Sequence[str] = ()) ->
         next_poll_s=event.next_poll_s,
         progress=event.progress,
         note=scrub_paths(note, services),
-        guidance=_guidance(event),
+        notice=event.notice[1] if event.notice else None,
+        guidance=_guidance(event, recovered),
         video_path=services.handout(event.video_path),
         measured=_measured(event),
         response=event.raw,
@@ -214,9 +250,13 @@ def _refused_view(message: str) -> RunView:
 
 
 async def follow(
-    services: Services, slot: tuple[str, str], connection: Connection, request: Mapping[str, Any]
+    services: Services, slot: tuple[str, str], connection: Connection, request: Mapping[str, Any],
+    *, options: RunOptions | None = None,
 ) -> AsyncIterator[RunView]:
-    """Start a run on the server's board and watch it; ``slot`` is where Cancel finds it."""
+    """Start a run on the server's board and watch it; ``slot`` is where Cancel finds it.
+
+    ``options`` default to :func:`run_options` (the quote panel adds the run's quote and prices).
+    """
     try:
         provider = provider_config(services, connection)
     except ConnectionError_ as exc:
@@ -226,21 +266,96 @@ async def follow(
     stream = start_run(
         dict(request), provider, ledger, services.runs_dir,
         deadline_s=services.settings.run_deadline_s, session_id=connection.owner,
-        options=run_options(services),
+        options=options or run_options(services),
     )
     run_id = await services.board.start(stream, slot=slot, provider=provider, ledger=ledger)
     async for view in watch(services, run_id):
         yield view
 
 
+# While a run waits on its provider, the view is drawn again this often, so elapsed time and
+# the next-poll countdown move between polls (a poll may be 15 s away) and nothing looks frozen.
+TICK_S = 1.0
+
+
+def _expected_s(services: Services, run_id: str) -> float | None:
+    """How long the run's task is expected to take (for the progress estimate), from its row."""
+    record = services.ledger().get(run_id)
+    if record is None:
+        return None
+    try:
+        request = json.loads(record.request_json) if record.request_json else {}
+    except ValueError:
+        request = {}
+    if not isinstance(request, dict):
+        request = {}
+    duration = request.get("duration")
+    scale = services.settings.sandbox_delay_scale if record.provider == "sandbox" else None
+    return expected_s(str(request.get("resolution") or ""), duration if isinstance(duration, int | float) else None,
+                      sandbox_scale=scale, scenario=record.scenario)
+
+
+def _estimate(event: RunEvent, elapsed_s: float, expected: float | None) -> float | None:
+    if expected is None or event.progress is not None or event.state not in (RunState.QUEUED, RunState.RUNNING):
+        return None
+    return estimate_percent(elapsed_s, expected)
+
+
+def _ticked(event: RunEvent, view: RunView, expected: float | None) -> RunView:
+    """The last view, with elapsed time, the next-poll countdown and the estimate brought up to now."""
+    since = max(0.0, time.time() - event.at) if event.at else 0.0
+    elapsed = event.elapsed_s + since
+    countdown = None if event.next_poll_s is None else max(0.0, event.next_poll_s - since)
+    return dataclasses.replace(view, elapsed_s=elapsed, next_poll_s=countdown,
+                               estimate=_estimate(event, elapsed, expected))
+
+
 async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
-    """Views of a run on the board, from its first event (a refresh can watch it again)."""
+    """Views of a run on the board, from its first event (a refresh can watch it again); while
+    it waits, the last view again every :data:`TICK_S` with its clocks moved on."""
     retries: list[str] = []
-    async for event in services.board.watch(run_id):
-        line = _retry_line(event)
-        if line is not None and line not in retries:
-            retries.append(line)
-        yield view_of(event, services, retries)
+    request_id: str | None = None
+    recovered: tuple[str, int] | None = None
+    expected: float | None = None
+    events = services.board.watch(run_id)
+    pending: asyncio.Future[RunEvent] | None = None
+    latest: tuple[RunEvent, RunView] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(events))
+            ticking = latest is not None and latest[0].state.active
+            done, _ = await asyncio.wait({pending}, timeout=TICK_S if ticking else None)
+            if not done:
+                assert latest is not None
+                yield _ticked(*latest, expected)
+                continue
+            arrived, pending = pending, None
+            try:
+                event = arrived.result()
+            except StopAsyncIteration:
+                return
+            line = _retry_line(event)
+            if line is not None and line not in retries:
+                retries.append(line)
+            if event.retry is not None:
+                recovered = (event.retry.guidance_id, len(retries))
+            if expected is None and event.state in (RunState.QUEUED, RunState.RUNNING):
+                expected = _expected_s(services, run_id)
+            view = view_of(event, services, retries, recovered=recovered)
+            # One request id per request: the create's (the first the run learnt), not each poll's.
+            request_id = request_id or view.request_id
+            view.request_id = request_id
+            view.estimate = _estimate(event, event.elapsed_s, expected)
+            latest = (event, view)
+            yield view
+    finally:
+        if pending is not None:
+            pending.cancel()
+            await asyncio.wait({pending})
+        close = getattr(events, "aclose", None)  # an async generator: leaving it early closes it
+        if close is not None:
+            await close()
 
 
 async def attach(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import gradio as gr
 
-THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="slate", radius_size="md")
+# Every text at a contrast of 4.5:1 or more (axe-checked, tests/test_a11y_browser.py): labels in
+# indigo 700 on their pale chips, white on indigo 600 (not 500), hints in grey 600 (not 400).
+THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="slate", radius_size="md").set(
+    block_label_text_color="*primary_700",
+    block_title_text_color="*primary_700",
+    block_info_text_color="*neutral_600",
+    body_text_color_subdued="*neutral_600",
+    checkbox_label_background_fill_selected="*primary_600",
+    button_primary_background_fill="*primary_600",
+    button_primary_background_fill_hover="*primary_700",
+)
 
 CSS = """
 .gradio-container { max-width: 1400px !important; }
@@ -25,6 +35,12 @@ CSS = """
 .status .state { font-weight: 700; }
 .status table { width: 100%; font-size: 0.85rem; margin-top: 0.4rem; }
 .status progress { width: 100%; }
+.status progress.waiting { height: 4px; display: block; }
+.status .estimate { font-size: 0.8rem; opacity: 0.8; }
+.status .notice { font-weight: 600; margin: 0.2rem 0; }
+.guidance.recovered, .guidance.notice { border-left-color: #10b981; background: rgba(16, 185, 129, 0.08);
+                                        font-size: 0.85rem; }
+.guidance.notice { border-left-color: #f59e0b; background: rgba(245, 158, 11, 0.1); }
 .guidance { padding: 0.75rem; border-radius: 8px; border-left: 4px solid #ef4444;
             background: rgba(239, 68, 68, 0.08); }
 .guidance.retrying { border-left-color: #f59e0b; background: rgba(245, 158, 11, 0.1); }
@@ -38,6 +54,22 @@ CSS = """
 .compare .novideo { padding: 2rem; text-align: center; opacity: 0.6; border: 1px dashed var(--border-color-primary); }
 .retries ul { margin: 0.2rem 0 0 1rem; font-size: 0.8rem; }
 .measured { font-size: 0.85rem; opacity: 0.85; }
+.shot-help, .shot-note, .ref-tokens { font-size: 0.85rem; }
+.shot-note { padding: 0.3rem 0.6rem; border-radius: 8px; background: rgba(16, 185, 129, 0.1); }
+.shot-note.warn { background: rgba(245, 158, 11, 0.14); }
+.shot-note p, .shot-note ul { margin: 0.15rem 0; } .shot-note ul { padding-left: 1rem; }
+.ref-tokens ul, .token-uses ul { margin: 0.2rem 0 0 1rem; padding: 0; }
+.token-uses { margin-top: 0.4rem; font-weight: normal; }
+.unnamed { color: #b45309; font-weight: 600; }
+.quote { padding: 0.5rem 0.75rem; border-radius: 8px; border: 1px dashed var(--border-color-primary);
+         font-size: 0.9rem; }
+.quote ul { margin: 0.2rem 0 0 1rem; padding: 0; font-size: 0.82rem; opacity: 0.85; }
+.quote .budget { margin-top: 0.3rem; font-size: 0.85rem; }
+.quote .budget.over { color: #b91c1c; font-weight: 600; }
+.cost { margin-top: 0.4rem; padding: 0.4rem 0.75rem; border-radius: 8px; font-size: 0.88rem;
+        background: rgba(99, 102, 241, 0.08); }
+.cost ul { margin: 0.2rem 0 0 1rem; padding: 0; font-size: 0.82rem; }
+.cost table.quote-vs-bill { font-size: 0.85rem; margin-top: 0.3rem; }
 """
 
 # Plays every video of a comparison from the start together and keeps them together on seek.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground.core.run_states import label_of
+from playground.core.run_states import RunState, label_of
 
 
 @dataclass
@@ -25,8 +25,10 @@ class RunView:
     elapsed_s: float = 0.0
     poll_count: int = 0
     next_poll_s: float | None = None
-    progress: float | None = None  # 0..1
+    progress: float | None = None  # percent, 0..100, as the provider reports it
+    estimate: float | None = None  # percent from elapsed time, where the provider reports none
     note: str = ""
+    notice: str | None = None  # something said once that stays true (a refused cancel)
     guidance: dict[str, Any] | None = None  # title, trigger, fix, retry, did
     video_path: str | None = None
     measured: dict[str, Any] = field(default_factory=dict)
@@ -56,16 +58,29 @@ def status_html(view: RunView) -> str:
         ("Polls", str(view.poll_count)),
     ]
     if view.next_poll_s is not None:
-        facts.append(("Next poll", f"in {view.next_poll_s:.1f} s"))
+        facts.append(("Next poll", f"in {view.next_poll_s:.1f} s" if view.next_poll_s > 0.05 else "now"))
     rows = "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>" for k, v in facts)
     bar = ""
     if view.progress is not None:
-        pct = max(0.0, min(1.0, view.progress)) * 100
+        pct = max(0.0, min(100.0, view.progress))
         bar = f'<progress max="100" value="{pct:.0f}" aria-label="Progress">{pct:.0f}%</progress>'
+    elif view.estimate is not None:
+        pct = max(0.0, min(100.0, view.estimate))
+        bar = (
+            f'<progress max="100" value="{pct:.0f}" aria-label="Progress (estimate)">{pct:.0f}%</progress>'
+            f'<div class="estimate">Progress: about {pct:.0f}% (estimate from the time elapsed; '
+            "this provider reports no progress)</div>"
+        )
+    state = RunState.parse(view.state)
+    if state is not None and state.active:
+        # Indeterminate: it moves while the playground waits, whatever the provider reports.
+        bar += '<progress class="waiting" aria-label="Waiting for the provider"></progress>'
     steps = " → ".join(
         f'<span title="{_e(t)}">{_e(label_of(s))} <small>{_e(t)}</small></span>' for s, t in view.timeline
     )
     note = f"<div>{_e(view.note)}</div>" if view.note else ""
+    if view.notice and view.notice != view.note:
+        note = f'<div class="notice" role="status">{_e(view.notice)}</div>' + note
     if view.retries:
         items = "".join(f"<li>{_e(line)}</li>" for line in view.retries)
         note += f'<div class="retries">Retries so far: {len(view.retries)}<ul>{items}</ul></div>'
@@ -91,7 +106,9 @@ def guidance_html(guidance: dict[str, Any] | None) -> str:
     extra = guidance.get("details") or []
     details = "".join(f"<li><code>{_e(line)}</code></li>" for line in extra)
     details_html = f"<ul>{details}</ul>" if details else ""
-    css = "guidance retrying" if guidance.get("transient") else "guidance"
+    css = "guidance " + str(guidance["kind"]) if guidance.get("kind") else "guidance"
+    if guidance.get("transient"):
+        css = "guidance retrying"
     return (
         f'<section aria-label="Guidance" class="{css}"><h3>{_e(guidance.get("title", "Failure"))}</h3>'
         f"<dl>{body}</dl>{details_html}</section>"

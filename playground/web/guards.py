@@ -100,9 +100,15 @@ class BodyGuard:
             return
         received = 0
         started = False
+        body_done = False
 
         async def guarded_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done
+            if body_done:
+                # The body is in: all that can come now is the client going away, whenever it
+                # does. A streamed answer (a run's live status over server-sent events) listens
+                # for that for as long as the run lasts, so this wait has no time limit.
+                return await receive()
             try:
                 message = await asyncio.wait_for(receive(), self.limits.read_timeout_s)
             except TimeoutError:
@@ -111,6 +117,7 @@ class BodyGuard:
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise _BodyTooLarge
+                body_done = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:
