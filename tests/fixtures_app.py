@@ -25,6 +25,18 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def shoot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Save the README screenshot ``name``, only when ``PLAYGROUND_SCREENSHOTS=1`` asks for it.
+
+    A normal test run writes nothing into the tree; the README's screenshot refresh sets it.
+    """
+    if os.environ.get("PLAYGROUND_SCREENSHOTS") != "1":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 @dataclass

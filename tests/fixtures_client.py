@@ -33,8 +33,9 @@ from tests.fixtures_servers import asyncio_server, free_port, socket_server
 
 # Polls every 50-200 ms, hints included, so a sandbox task is followed without long sleeps.
 FAST = Schedule(ladder_s=(0.05, 0.05, 0.1), cap_s=0.2, hint_cap_s=0.2, min_s=0.05)
-# Timeouts short enough that "no answer" is noticed quickly over loopback.
-SHORT = httpx.Timeout(connect=1.0, read=0.5, write=1.0, pool=1.0)
+# Timeouts short enough that "no answer" is noticed quickly over loopback. Connecting gets
+# longer: a loopback connect is refused or made at once, unless a busy machine delays it.
+SHORT = httpx.Timeout(connect=5.0, read=0.5, write=1.0, pool=5.0)
 
 T2V = {"model": "wan-2-7-video", "mode": "text-to-video", "input": {"prompt": "a red kite over a beach", "duration": 2,
                                                                     "resolution": "720P"}}

@@ -166,6 +166,10 @@ def test_every_control_tab_reaches_shows_a_focus_ring(page: Any) -> None:
     assert not hidden, f"the keyboard stops on something that cannot be seen: {hidden}"
     kinds = {s["type"] for s in stops}
     assert {"radio", "checkbox"} <= kinds, kinds
+    # Moving through the page changes nothing and raises nothing (leaving the Example box
+    # without a choice once raised "no example called None").
+    toasts = page.locator("[data-testid='toast-body']")
+    assert toasts.count() == 0, toasts.all_inner_texts()
 
 
 def test_mode_tabs_answer_arrow_keys(page: Any) -> None:

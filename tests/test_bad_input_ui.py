@@ -220,7 +220,7 @@ CONTENT: list[tuple[str, dict[int, Any], str]] = [
     ("reference_to_video", {0: ""}, "input.prompt"),
     ("reference_to_video", {2: 15, 10: "https://e.com/v.mp4"}, "parameters.duration"),
     ("reference_to_video", {9: "\n".join(f"https://e.com/{i}.png" for i in range(9))}, "input.media"),
-    ("reference_to_video", {9: "oss://bucket/key"}, "input.media[0].url"),
+    ("reference_to_video", {9: "gopher://e.com/key.png"}, "input.media[0].url"),  # oss:// is valid in DashScope format
     ("reference_to_video", {10: "https://e.com/v.mp4", 11: "ftp://e.com/voice.mp3"}, "input.media[1].reference_voice"),
     ("video_edit", {10: ""}, "input.media"),
     ("video_edit", {10: "x" * 70_000}, "input.media[0].url"),

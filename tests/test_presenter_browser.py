@@ -13,7 +13,6 @@ Every wait is on a condition (a text, a state, an attribute), never a fixed slee
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,24 +22,15 @@ import pytest
 from playwright.sync_api import expect
 
 from playground.media.samples import make_image, make_video
-from tests.fixtures_app import RunningApp, start_app, stop_app
+from tests.fixtures_app import RunningApp, shoot, start_app, stop_app
 from tests.test_truth_forms import GUIDE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 STATUS = "section[aria-label='Task status']"
 PROMPT = GUIDE["input"]["prompt"]
 # Text no panel should ever show: unfilled placeholders, programming words, a raw exception.
 UNTRUE = re.compile(r"\{[a-z_]+\}|\bNone\b|\bundefined\b|\bNaN\b|Traceback|\[object Object\]")
-
-
-def shoot(page: Any, name: str, *, full_page: bool = False) -> None:
-    """Save a README screenshot, only when PLAYGROUND_SCREENSHOTS=1 asks for it."""
-    if os.environ.get("PLAYGROUND_SCREENSHOTS") != "1":
-        return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def t2v(page: Any) -> Any:
@@ -78,9 +68,9 @@ def panel_texts(page: Any, data_dir: Path) -> None:
 
 @pytest.fixture
 def journey_app(tmp_path: Path) -> Iterator[RunningApp]:
-    """A private app at the sandbox's realistic pace (delay scale 1): a 15 s video renders for
-    about a minute, time enough to reload and cancel while it runs, as on stage."""
-    app = start_app(tmp_path / "data", delay_scale=1.0)
+    """A private app with the sandbox at a stage's pace (delay scale 2.5): a 15 s video runs for
+    over a minute, time enough to reload, cancel and open a second tab while it runs."""
+    app = start_app(tmp_path / "data", delay_scale=2.5)
     yield app
     stop_app(app)
 
@@ -105,7 +95,7 @@ def _journey(page: Any, app: RunningApp) -> None:
     assert scope.locator(".verdict.bad").count() == 0, verdict.inner_text()
     expect(scope.locator(STATUS)).to_have_text("No task yet.")
     panel_texts(page, app.data_dir)
-    shoot(page, "presenter-1-first-visit")
+    shoot(page, "presenter-1-first-visit", full_page=False)
 
     # 2. An example fills the form; a longer duration, so there is time to reload and cancel.
     scope.get_by_label("Example", exact=True).click()
@@ -137,7 +127,7 @@ def _journey(page: Any, app: RunningApp) -> None:
     )
     assert fact(box, "Request id") == request_id, "the request id changed with a poll"
     panel_texts(page, app.data_dir)
-    shoot(page, "presenter-2-running")
+    shoot(page, "presenter-2-running", full_page=False)
 
     # 4. Reload mid-run: the tab shows the same run, live, with its form.
     page.reload()
@@ -153,12 +143,9 @@ def _journey(page: Any, app: RunningApp) -> None:
     wait_json(scope, PROMPT, '"duration": 15')
     assert fact(box, "Request id") == request_id
     panel_texts(page, app.data_dir)
-    shoot(page, "presenter-3-after-reload")
-    # ... and a second tab of the same browser shows it too.
-    second = page.context.new_page()
-    second.goto(app.url)
-    second.locator(f"#tab-text-to-video {STATUS}").filter(has_text=task_id).wait_for()
-    second.close()
+    scope.get_by_role("button", name="Send").scroll_into_view_if_needed()
+    box.evaluate("el => el.scrollIntoView({block: 'center'})")
+    shoot(page, "presenter-3-after-reload", full_page=False)
 
     # 5. Cancel the running task (from the reloaded page): the provider cancels only pending
     #    tasks, so the page says it could not, and follows the task to its video.
@@ -167,7 +154,13 @@ def _journey(page: Any, app: RunningApp) -> None:
     expect(box).to_contain_text("could not cancel a running task", timeout=30_000)
     expect(box).to_contain_text("billed")
     panel_texts(page, app.data_dir)
-    shoot(page, "presenter-4-cancel-refused")
+    shoot(page, "presenter-4-cancel-refused", full_page=False)
+    # ... and a second tab of the same browser shows the run too, live, with its form.
+    second = page.context.new_page()
+    second.goto(app.url)
+    second.locator(f"#tab-text-to-video {STATUS}").filter(has_text=task_id).wait_for()
+    assert second.locator("#tab-text-to-video textarea").first.input_value() == PROMPT
+    second.close()
     scope.locator(f"{STATUS}[data-state='succeeded']").wait_for(timeout=120_000)
     expect(box.locator(".state")).to_have_text("Succeeded")
     expect(box).not_to_contain_text("Cancelled")
@@ -194,7 +187,7 @@ def _journey(page: Any, app: RunningApp) -> None:
     report = page.locator("#text-to-video-import-report")
     report.filter(has_text="Imported a text-to-video request").wait_for()
     panel_texts(page, app.data_dir)
-    shoot(page, "presenter-5-import")
+    shoot(page, "presenter-5-import", full_page=False)
 
     # 7. History: the finished run's details, as sent and as it ended.
     page.get_by_role("tab", name="History").click()
@@ -270,13 +263,15 @@ def test_thumbnails_for_attached_images_and_stills_for_videos(page: Any, tmp_pat
     scope.locator("#video-edit-video-upload input[type=file]").set_input_files(
         str(make_video(tmp_path / "source.mp4", 320, 240, 2.0))
     )
-    still = scope.locator("#video-edit-video-thumbs video")
+    still = scope.locator("#video-edit-video-thumbs img")
     still.wait_for(timeout=30_000)
-    page.wait_for_function("v => v.readyState >= 2 && v.videoWidth === 320", arg=still.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=still.element_handle())
+    assert "source.mp4 (first frame)" in (still.get_attribute("alt") or "")
+    assert scope.locator("video").count() == 0, "a still is a picture, not a second video player"
     scope.locator("#video-edit-reference_images-upload input[type=file]").set_input_files(
         str(make_image(tmp_path / "look.png", 300, 300))
     )
     picture = scope.locator("#video-edit-reference_images-thumbs img")
     picture.wait_for(timeout=30_000)
-    page.wait_for_function("img => img.complete && img.naturalWidth === 300", arg=picture.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
     assert "look.png" in (picture.get_attribute("alt") or "")

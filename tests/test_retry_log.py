@@ -148,7 +148,9 @@ async def test_the_ui_retry_log_fills_while_the_failing_read_retries(
     policy = load_guidance().entry("server_error").retry
     flaky.hold_at = policy.max_attempts
     board = RunBoard()
-    services = SimpleNamespace(board=board, data_dir=tmp_path, handout=lambda path: None)
+    # What of the server's services the run view reads (a stand-in, not the Gradio app).
+    services = SimpleNamespace(board=board, data_dir=tmp_path, handout=lambda path: None, ledger=lambda: ledger,
+                               settings=SimpleNamespace(sandbox_delay_scale=1.0))
     stream = run(T2V, flaky.provider(), ledger, tmp_path, deadline_s=60, options=options())
     run_id = await board.start(stream, ledger=ledger)
     views = []

@@ -372,7 +372,10 @@ async def test_an_answer_that_is_not_the_providers_is_described_not_quoted(
     shown = [e.message for e in events] + list(last.guidance)
     assert not [line for line in shown if SECRET in line]
     record = ledger.get(last.run_id)
-    assert record is not None and SECRET not in (record.error_text or "")
+    assert record is None or SECRET not in (record.error_text or "")  # no row when never confirmed
+    if status == 404:  # a status read answered 404 reads as "no such task for this key"
+        assert "does not know this task" in last.message
+        return
     assert f"the server at 127.0.0.1:{inside.port}" in last.message
     assert kind in last.message and f"{len(body)} bytes" in last.message
 

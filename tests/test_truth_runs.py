@@ -116,39 +116,6 @@ def test_cancel_of_a_running_send_reports_the_truth(ui_client: Client) -> None:
     assert row["status"] == "Succeeded", row
 
 
-# -- 8. never look frozen ------------------------------------------------------------------------
-
-
-async def test_a_streamed_answer_outlives_the_body_read_timeout() -> None:
-    """The body guard times the request body only: once it is in, a live status stream may wait
-    for the client to go away for as long as the run lasts (it was cut after 30 s, which froze
-    every run longer than that)."""
-    from playground.web.guards import BodyGuard, BodyLimits
-
-    heard: list[str] = []
-
-    async def stream(scope: Any, receive: Any, send: Any) -> None:
-        await receive()  # the (empty) body
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        heard.append((await receive())["type"])  # the disconnect, whenever it comes
-
-    async def client_messages() -> dict[str, Any]:
-        if not heard and not sent:
-            sent.append(1)
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.sleep(0.5)  # longer than the read timeout below
-        return {"type": "http.disconnect"}
-
-    sent: list[int] = []
-
-    async def ignore(message: Any) -> None:
-        return None
-
-    guard = BodyGuard(stream, BodyLimits(api_bytes=1000, upload_bytes=1000, read_timeout_s=0.2))
-    await guard({"type": "http", "path": "/gradio_api/queue/data", "headers": []}, client_messages, ignore)
-    assert heard == ["http.disconnect"]
-
-
 # -- 5. recover by id ----------------------------------------------------------------------------
 
 
@@ -216,6 +183,55 @@ def test_recover_endpoint_records_only_confirmed_tasks_once(ui_client: Client, p
         ui_client.predict("", "sandbox", api_name="/set_api_key")
 
 
+# -- 8. never look frozen ------------------------------------------------------------------------
+
+
+async def test_a_streamed_answer_outlives_the_body_read_timeout() -> None:
+    """The body guard times the request body only: once it is in, a live status stream may wait
+    for the client to go away for as long as the run lasts (it was cut after 30 s, which froze
+    every run longer than that)."""
+    from playground.web.guards import BodyGuard, BodyLimits
+
+    heard: list[str] = []
+
+    async def stream(scope: Any, receive: Any, send: Any) -> None:
+        await receive()  # the (empty) body
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        heard.append((await receive())["type"])  # the disconnect, whenever it comes
+
+    async def client_messages() -> dict[str, Any]:
+        if not heard and not sent:
+            sent.append(1)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(0.5)  # longer than the read timeout below
+        return {"type": "http.disconnect"}
+
+    sent: list[int] = []
+
+    async def ignore(message: Any) -> None:
+        return None
+
+    guard = BodyGuard(stream, BodyLimits(api_bytes=1000, upload_bytes=1000, read_timeout_s=0.2))
+    await guard({"type": "http", "path": "/gradio_api/queue/data", "headers": []}, client_messages, ignore)
+    assert heard == ["http.disconnect"]
+
+
+def test_the_progress_estimate_mirrors_the_sandbox_timing() -> None:
+    """The estimate for a sandbox run uses the sandbox's own timing (core cannot import it)."""
+    from playground.core import eta
+    from playground.sandbox import timing
+    from playground.sandbox.scenarios import SCENARIOS
+
+    assert (eta.SANDBOX_QUEUE_S, eta.SANDBOX_RUN_BASE_S, eta.SANDBOX_RUN_PER_OUTPUT_SECOND_S) == (
+        timing.QUEUE_S, timing.RUN_BASE_S, timing.RUN_PER_OUTPUT_SECOND_S)
+    paced = {name: (s.queue_factor, s.run_factor) for name, s in SCENARIOS.items() if (s.queue_factor, s.run_factor)
+             != (1.0, 1.0)}
+    assert paced == eta.SANDBOX_PACE
+    delays = timing.delays("1080P", 5, SCENARIOS["slow"], 0.3)
+    expected = eta.expected_s("1080P", 5, sandbox_scale=0.3, scenario="slow")
+    assert expected == pytest.approx(delays.queue_s + delays.run_s)
+
+
 # -- 9. rehearsals -------------------------------------------------------------------------------
 
 
@@ -247,7 +263,7 @@ def test_a_rehearsed_failure_says_it_was_rehearsed(ui_client: Client, wire: str,
     card = text_of(guidance)
     assert f'data-state="{state}"' in status, (text_of(status), card)
     assert "Rehearsed" in card and scenario.replace("_", " ") in card, card
-    assert not re.search(r"[{}]", card), card
+    assert not re.search(r"[{}]", card) and "None" not in card, card
     if scenario == "expired":
         # Expired, in both formats: not "Task unknown", not a key or region problem to check.
         assert re.search(r"Rehearsed: (Task|Result) expired", card), card

@@ -8,7 +8,6 @@ clean.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,10 @@ import pytest
 
 from playground.core.geometry import output_size, size_for_media
 from playground.media.samples import make_image, make_video
+from tests.fixtures_app import shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 TERMINAL = re.compile(r"Succeeded|Failed|Cancelled|Refused|Not sent|Unknown task|Expired|Deadline|Stopped|unreachable")
 
 
@@ -75,14 +74,6 @@ def check_video(scope: Any, size: tuple[int, int]) -> None:
     width, height = size
     measured = scope.locator("[aria-label='Measured output']").inner_text()
     assert f"{width}×{height}" in measured, measured
-
-
-def shoot(page: Any, name: str) -> None:
-    """Refresh a README screenshot, when PLAYGROUND_SCREENSHOTS=1 asks for it."""
-    if os.environ.get("PLAYGROUND_SCREENSHOTS") != "1":
-        return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_text_to_video_end_to_end(page: Any) -> None:

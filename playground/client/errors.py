@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from playground.core.guidance import Entry, load_guidance
+from playground.core.run_states import RunState
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
@@ -189,8 +190,9 @@ class TaskFailed(PlaygroundError):
     def __init__(
         self, *, state: str, code: str | None, message: str | None, task_id: str, guidance: Entry, **facts: Any
     ) -> None:
-        # People read "cancelled"; the state word stays the stored one ("canceled").
-        text = f"task {task_id} ended {'cancelled' if state == 'canceled' else state}"
+        # People read the state's label ("Cancelled"); the stored word stays "canceled".
+        shown = RunState.CANCELED.label.lower() if state == RunState.CANCELED else state
+        text = f"task {task_id} ended {shown}"
         if code:
             text += f": {code}: {message or '(no message)'}"
         elif message:

@@ -141,7 +141,8 @@ class Entry(_Frozen):
 
     def did_text(self, **facts: object) -> str:
         """The "what the playground did" sentence with the run's facts filled in."""
-        values = {"max_attempts": self.retry.max_attempts, **facts}
+        # A fact the run does not have (None) reads as unknown, never as "None".
+        values = {"max_attempts": self.retry.max_attempts, **{k: v for k, v in facts.items() if v is not None}}
         return string.Formatter().vformat(self.did, (), _Blank(values)).strip()
 
     def retry_text(self) -> str | None:

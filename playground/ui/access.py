@@ -40,7 +40,7 @@ ACCESS_CSS = """
 }
 .thumbs { display: flex; flex-wrap: wrap; gap: 0.4rem; margin: -0.2rem 0 0.4rem; }
 .thumbs figure { margin: 0; width: 96px; }
-.thumbs img, .thumbs video { width: 96px; height: 64px; object-fit: cover; border-radius: 6px;
+.thumbs img { width: 96px; height: 64px; object-fit: cover; border-radius: 6px;
                              border: 1px solid var(--border-color-primary); background: #000; display: block; }
 .thumbs figcaption { font-size: 0.7rem; opacity: 0.8; overflow-wrap: anywhere; line-height: 1.2; }
 .thumbs .chip { font-size: 0.75rem; padding: 0.2rem 0.5rem; border-radius: 6px;
@@ -60,9 +60,9 @@ ACCESS_CSS = """
 .status code { word-break: break-all; }
 section[aria-label="Run timeline"] table { table-layout: fixed; width: 100%; }
 section[aria-label="Run timeline"] :is(td, th) { overflow-wrap: anywhere; vertical-align: top; }
-section[aria-label="Run timeline"] th:nth-child(1) { width: 6.5rem; }
-section[aria-label="Run timeline"] th:nth-child(2) { width: 7.5rem; }
-section[aria-label="Run timeline"] th:nth-child(4) { width: 9rem; }
+section[aria-label="Run timeline"] th:nth-child(1) { width: 5.6rem; }
+section[aria-label="Run timeline"] th:nth-child(2) { width: 6.2rem; }
+section[aria-label="Run timeline"] th:nth-child(4) { width: 7.2rem; }
 """
 
 # Runs once the page is there, and again (debounced) whenever Gradio re-renders a part of it.

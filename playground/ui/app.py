@@ -6,8 +6,9 @@ gradio_client; the endpoint names are listed in the README.
 
 from __future__ import annotations
 
+import functools
 import html
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import gradio as gr
@@ -119,8 +120,10 @@ def build_ui(services: Services) -> gr.Blocks:
         )
         for tab in tabs.values():
             _wire_tab(demo, services, tab, connection)
+            # The measured-output panel changes once a run has a video, i.e. when a bill is recorded;
+            # the status changes every second while a run is live, too often to re-quote on.
             quote_panel.wire(demo, services, tab.mode, tab.quote, tab.ordered_inputs(), connection, handlers.owner_of,
-                             tab.status)
+                             tab.output)
             _wire_import(services, tab, tabs, tab_strip, provider, wire)
             _wire_restore(demo, services, tab)
             _wire_thumbs(services, tab)
@@ -186,7 +189,8 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
     load_example = handlers.make_example(services, mode)
     tab.example_button.click(load_example, [tab.example, *connection], form, api_name=f"example_{name}")
     # Choosing an example fills the form at once (the button loads it again after edits).
-    tab.example.input(load_example, [tab.example, *connection], form, api_visibility="private")
+    tab.example.input(_when_chosen(load_example, len(form)), [tab.example, *connection], form,
+                      api_visibility="private")
     # The seed box is used only with "Random seed" off: disabled otherwise, so no edit is lost.
     tab.inputs["random_seed"].change(
         _seed_box, [tab.inputs["random_seed"]], [tab.inputs["seed"]], api_visibility="private", queue=False,
@@ -214,6 +218,19 @@ _SHOW_STATUS = """() => {{
   const target = send || (tab && tab.querySelector('section[aria-label="Task status"]'));
   if (target) target.scrollIntoView({{block: 'start', behavior: 'instant'}});
 }}"""
+
+
+def _when_chosen(load: Callable[..., Awaitable[list[Any]]], size: int) -> Callable[..., Awaitable[list[Any]]]:
+    """The example loader for the dropdown itself: leaving the box without a choice (Tab past it)
+    fires it with nothing chosen, which changes nothing and is no error."""
+
+    @functools.wraps(load)
+    async def chosen(label: str | None, *rest: Any, **named: Any) -> list[Any]:
+        if not label:
+            return [gr.skip() for _ in range(size)]
+        return await load(label, *rest, **named)
+
+    return chosen
 
 
 def _wire_thumbs(services: Services, tab: ModeTab) -> None:

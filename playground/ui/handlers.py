@@ -7,6 +7,7 @@ connection panel, a SecretStr never written anywhere, and the browser's id) is i
 
 from __future__ import annotations
 
+import asyncio
 import html
 import inspect
 import json
@@ -28,7 +29,7 @@ from playground.core.rules import CheckOptions, check, duration_rule
 from playground.core.signing import BROWSER_COOKIE, browser_id
 from playground.core.wire import WireFormat, path_of
 from playground.settings import Provider
-from playground.ui import examples, quote_panel, runs
+from playground.ui import examples, quote_panel, runs, thumbs
 from playground.ui.forms import TAB_LABELS, field_names, form_from_request, request_from_form, slots
 from playground.ui.layout import duration_info
 from playground.ui.preview import build_preview, sandbox_url_problems
@@ -198,6 +199,7 @@ def make_attach(services: Services, mode: Mode, slot_name: str) -> Callable[...,
                 )
             if url:
                 urls.append(url)
+                await asyncio.to_thread(thumbs.remember, url, path, slot.kind)  # its picture, or its still
         kept = "\n".join(urls) if urls else (current or "")
         return kept, None
 
@@ -373,6 +375,7 @@ def make_example(services: Services, mode: Mode) -> Callable[..., Awaitable[list
                 url, problems = await runs.attach(services, connection, path, kind, (slot_name,), mode)
                 if url is None:
                     raise gr.Error(f"Example: {path.name} could not be attached: {problems[0].message}")
+                await asyncio.to_thread(thumbs.remember, url, path, by_name[slot_name].kind)
                 urls.append(url)
             values[slot_name] = "\n".join(urls)
         return [values.get(name) for name in field_names(mode)]

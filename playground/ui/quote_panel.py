@@ -313,7 +313,7 @@ def make_quote(services: Services, mode: Mode, owner_of: Owner) -> Callable[...,
 def wire(demo: gr.Blocks, services: Services, mode: Mode, panel: QuotePanel | None, form: list[Any],
          connection: list[Any], owner_of: Owner, status: gr.HTML | None = None) -> None:
     """``/quote_<mode>``, on the preview's triggers (and the base URL's, which can change the region);
-    also when the run panel's ``status`` changes, so the budget left follows a run's bill."""
+    also when ``status`` (the run's measured-output panel) changes, so the budget left follows a bill."""
     if panel is None:
         return
     prices(services)  # a broken price file stops the server at start-up, not at the first quote
