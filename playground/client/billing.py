@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -37,7 +36,7 @@ from playground.client.providers import ProviderConfig
 from playground.core.contract import task_object
 from playground.core.prices import DEFAULT_REGION, PriceTable, load_prices, region_for
 from playground.core.profile import Profile, load_profile
-from playground.core.quote import Bill, Quote, bill, billed_inputs, money, quote, read_usage
+from playground.core.quote import Bill, Quote, bill, billed_inputs, finite_number, money, quote, read_usage
 from playground.core.request import REQUEST_ADAPTER, VideoRequest
 from playground.core.rules import CheckOptions, check
 from playground.core.wire import WireFormat, parse
@@ -131,7 +130,7 @@ def gateway_cost(raw: object) -> float | None:
         value: object = raw
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
-        number = _number(value)
+        number = finite_number(value)
         if number is not None and number >= 0:
             return number
     return None
@@ -171,14 +170,14 @@ def _estimate(
     """Billed seconds worked out without ``usage``: the result's length + the quoted input seconds."""
     task = task_object(fmt, raw) or {}
     result = task.get("result") if isinstance(task.get("result"), dict) else {}
-    output = _number((result or {}).get("duration"))
+    output = finite_number((result or {}).get("duration"))
     q = quoted if quoted is not None else quote(request, profile, prices, region, fmt=fmt).to_json()
     exact_input = q.get("input_seconds_min") == q.get("input_seconds_max")
-    given = _number(q.get("input_seconds_max")) if exact_input else None
+    given = finite_number(q.get("input_seconds_max")) if exact_input else None
     if output is not None and given is not None:
         return output + given, (f"the answer reports no usage: {output:g} s of output (the result's duration) "
                                 f"+ {given:g} s of input (as quoted)")
-    billed = _number(q.get("billed_seconds_max"))
+    billed = finite_number(q.get("billed_seconds_max"))
     if billed is not None and q.get("billed_seconds_min") == q.get("billed_seconds_max"):
         return billed, "the answer reports no usage: the quoted seconds are taken"
     return None, ""
@@ -261,8 +260,8 @@ def spend(records: Iterable[RunRecord], currency: str, since: float) -> Spend:
             continue
         made = stored(record.bill_json)
         if made is not None:
-            at = _number(made.get("billed_at")) or record.updated_at
-            total = _number(made.get("total"))
+            at = finite_number(made.get("billed_at")) or record.updated_at
+            total = finite_number(made.get("total"))
             if made.get("currency") == currency and total is not None and at >= since:
                 billed += total
                 runs += 1
@@ -270,7 +269,7 @@ def spend(records: Iterable[RunRecord], currency: str, since: float) -> Spend:
         quoted = stored(record.quote_json)
         if record.finished or quoted is None or record.created_at < since:
             continue
-        upper = _number(quoted.get("total_max"))
+        upper = finite_number(quoted.get("total_max"))
         if quoted.get("currency") == currency and upper is not None:
             held += upper
             runs += 1
@@ -376,7 +375,7 @@ def totals(ledger: Ledger, owner: str | None, now: float | None = None) -> Total
     result = Totals()
     for record in ledger.costed(owner):
         made = stored(record.bill_json)
-        total = _number(made.get("total")) if made is not None else None
+        total = finite_number(made.get("total")) if made is not None else None
         currency = made.get("currency") if made is not None else None
         if made is None or total is None or not isinstance(currency, str):
             continue
@@ -386,21 +385,7 @@ def totals(ledger: Ledger, owner: str | None, now: float | None = None) -> Total
             continue
         result.overall[currency] = round(result.overall.get(currency, 0.0) + total, 6)
         result.runs += 1
-        if (_number(made.get("billed_at")) or record.updated_at) >= since:
+        if (finite_number(made.get("billed_at")) or record.updated_at) >= since:
             result.today[currency] = round(result.today.get(currency, 0.0) + total, 6)
             result.runs_today += 1
     return result
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None

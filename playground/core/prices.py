@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from playground.core.contract import BEIJING_MAAS_REGION, DASHSCOPE_BASE_URLS, MAAS_HOST_SUFFIX
+from playground.core.extending import read_extending
 from playground.core.jsonfile import JsonFileError, decode_json, read_json_file
 
 DEFAULT_PRICES = "default"
@@ -107,16 +108,6 @@ def region_for(setting: str) -> str | None:
     return None
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _source(ref: str) -> str:
     return f"built-in price table {ref!r}" if ref in builtin_prices() else f"price file {ref!r}"
 
@@ -135,22 +126,8 @@ def _read_json(ref: str) -> Any:
     return read_json_file(ref, label=source, what="a JSON price table")
 
 
-def _read_raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
-    if ref in seen:
-        raise PriceError(f"price file {ref!r} extends itself")
-    try:
-        raw = _read_json(ref)
-    except JsonFileError as exc:
-        raise PriceError(str(exc)) from None
-    source = _source(ref)
-    if not isinstance(raw, dict):
-        raise PriceError(f"{source} must hold a JSON object")
-    parent = raw.pop("extends", None)
-    if parent is None:
-        return raw
-    if not isinstance(parent, str):
-        raise PriceError(f"{source}: 'extends' must be a price table name or path")
-    return _merge(_read_raw(parent, (*seen, ref)), raw)
+def _read_raw(ref: str) -> dict[str, Any]:
+    return read_extending(ref, read=_read_json, source=_source, error=PriceError, kind="price table")
 
 
 def load_prices(ref: str | None = None) -> PriceTable:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from playground.core.extending import read_extending
 from playground.core.jsonfile import JsonFileError, decode_json, read_json_file
 
 Mode = Literal["text-to-video", "image-to-video", "reference-to-video", "video-edit"]
@@ -175,38 +176,14 @@ class Profile(_Frozen):
         return None
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def builtin_profiles() -> list[str]:
     """Names of the profiles shipped with the playground."""
     folder = resources.files(__package__).joinpath("profiles")
     return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
 
 
-def _read_raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
-    if ref in seen:
-        raise ProfileError(f"profile {ref!r} extends itself")
-    try:
-        raw = _read_json(ref)
-    except JsonFileError as exc:
-        raise ProfileError(str(exc)) from None
-    source = _source(ref)
-    if not isinstance(raw, dict):
-        raise ProfileError(f"{source} must hold a JSON object")
-    parent = raw.pop("extends", None)
-    if parent is None:
-        return raw
-    if not isinstance(parent, str):
-        raise ProfileError(f"{source}: 'extends' must be a profile name or path")
-    return _merge(_read_raw(parent, (*seen, ref)), raw)
+def _read_raw(ref: str) -> dict[str, Any]:
+    return read_extending(ref, read=_read_json, source=_source, error=ProfileError, kind="profile")
 
 
 def _source(ref: str) -> str:

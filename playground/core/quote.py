@@ -440,14 +440,14 @@ def read_usage(usage: Mapping[str, object] | None) -> UsageRead | None:
     """
     if not isinstance(usage, Mapping):
         return None
-    duration = _number(usage.get("duration"))
+    duration = finite_number(usage.get("duration"))
     if duration is None:
         return None
-    sr = _number(usage.get("SR"))
+    sr = finite_number(usage.get("SR"))
     return UsageRead(
         duration_s=duration,
-        input_video_s=_number(usage.get("input_video_duration")),
-        output_video_s=_number(usage.get("output_video_duration")),
+        input_video_s=finite_number(usage.get("input_video_duration")),
+        output_video_s=finite_number(usage.get("output_video_duration")),
         resolution=f"{int(sr)}P" if sr is not None and sr.is_integer() else None,
     )
 
@@ -530,7 +530,8 @@ def _round_money(value: float) -> float:
     return round(value, 6)
 
 
-def _number(value: object) -> float | None:
+def finite_number(value: object) -> float | None:
+    """A finite number from JSON (a number or a numeric string), else None; booleans are not numbers."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
