@@ -53,6 +53,9 @@ def test_quote_budget_bill_and_total(browser: Any, budget_app: RunningApp) -> No
     scope = page.locator("#tab-text-to-video")
     quote = page.locator("#text-to-video-quote")
 
+    # The first paint's quote has arrived before typing (a later first-paint answer would
+    # otherwise land on top of the answer to the edit).
+    expect(quote).to_contain_text("the quote appears once the request is valid", timeout=30_000)
     # The quote follows every edit: the prompt makes the request valid, then resolution and duration.
     scope.get_by_label("Prompt", exact=True).fill("A fox crossing a snowy field at dawn")
     expect(quote).to_contain_text("would cost 5 s × USD 0.15/s (1080P) = USD 0.75 on DashScope (Singapore)")

@@ -83,7 +83,9 @@ def test_statuses_run_queued_then_in_progress_then_completed(
     client: httpx.Client, start_sandbox: Any
 ) -> None:
     """With one worker and real (scaled) delays, later tasks wait with a queue position."""
-    base = start_sandbox(delay_scale=0.1, workers=1) + "/sandbox"
+    # A queue of ~0.9 s: long enough that three creates and three reads on a loaded machine all
+    # see the first task still queued (at 0.1 it could already be running).
+    base = start_sandbox(delay_scale=0.3, workers=1) + "/sandbox"
     body = {"model": "wan-2-7-video", "mode": "text-to-video",
             "input": {"prompt": "queue", "resolution": "720P", "duration": 2}}
     ids = [create(client, base, body)["task_id"] for _ in range(3)]
