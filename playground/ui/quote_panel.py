@@ -320,8 +320,10 @@ def wire(demo: gr.Blocks, services: Services, mode: Mode, panel: QuotePanel | No
     quote_fn = make_quote(services, mode, owner_of)
     inputs = [*connection[:3], *form]
     triggers = [demo.load] + [c.change for c in form] + [c.change for c in connection[:3]]
+    # "always_last", as the preview: with Gradio's default ("once") an edit made while the first
+    # paint's quote is still pending is dropped, and the quote stays on the empty form.
     gr.on(triggers, quote_fn, inputs, [panel.data], api_name=f"quote_{mode.replace('-', '_')}", queue=False,
-          show_progress="hidden")
+          show_progress="hidden", trigger_mode="always_last")
     if status is not None:
         status.change(quote_fn, inputs, [panel.data], api_visibility="private", queue=False, show_progress="hidden")
     panel.data.change(cost_views.quote_html, [panel.data], [panel.html], api_visibility="private", queue=False,
