@@ -79,6 +79,27 @@ class Settings(BaseSettings):
     body_read_timeout_s: float = Field(
         default=30.0, gt=0, le=600, description="A request body that stalls longer than this is refused."
     )
+    max_runs_per_browser: int = Field(
+        default=4, ge=1, le=64,
+        description="Runs one browser may have at its provider at once; more Sends wait in its queue.",
+    )
+    max_variations: int = Field(default=16, ge=1, le=64, description="Most requests one variations grid may hold.")
+    concurrency: int = Field(
+        default=2, ge=1, le=32, description="Variation tasks in flight at once per provider and key (CLI sweep too)."
+    )
+    sharing: bool = Field(default=True, description="Read-only share links (PLAYGROUND_SHARING=off turns them off).")
+    share_ttl: str = Field(
+        default="7d", description="How long a share link lasts: seconds, or a number with s, m, h or d (e.g. 7d)."
+    )
+
+    @field_validator("share_ttl")
+    @classmethod
+    def _ttl_readable(cls, value: str) -> str:
+        duration_s(value)  # refused at start-up with the variable's name, not when a link is made
+        return value
+
+    def share_ttl_s(self) -> float:
+        return duration_s(self.share_ttl)
 
     @field_validator("budget", "server_budget", mode="before")
     @classmethod
@@ -102,3 +123,20 @@ class Settings(BaseSettings):
 
     def dashscope_base_url(self) -> str:
         return DASHSCOPE_REGIONS.get(self.dashscope_region, self.dashscope_region)
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_s(text: str) -> float:
+    """Seconds in "3600", "90s", "15m", "12h" or "7d"; ValueError naming the forms otherwise."""
+    raw = text.strip().lower()
+    unit = _UNITS.get(raw[-1:])
+    number = raw[:-1] if unit is not None else raw
+    try:
+        value = float(number) * (unit or 1.0)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{text!r} is not a duration: give seconds or a number with s, m, h or d, e.g. 7d")
+    return value
