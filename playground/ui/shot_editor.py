@@ -41,12 +41,30 @@ _EDITOR_HELP = (
     "line per shot, <code>Shot 1 [0-3s] wide shot, ...</code> (<code>镜头1 [0-3秒] ...</code> in Chinese). "
     "Edit here or in the prompt: each follows the other. Click a row to pick it for moving."
 )
-# Reads the prompt box's cursor in the page, so the token lands where the user was typing.
+# Reads the prompt box's cursor in the page, so the token lands where the user was typing. The
+# text sent is the box's own (what the user sees), not the value Gradio last synced: under load
+# the two can differ for a moment, and an offset into one is wrong in the other. The caret is the
+# one CARET_HEAD recorded when the box lost focus (clicking Insert moves focus away, and a value
+# the server writes back afterwards puts the browser's caret at the end), if the text is unchanged.
 _CURSOR_JS = """(token, prompt, cursor) => {{
   const box = document.querySelector('#{mode}-prompt textarea');
-  const at = box && box.value === prompt ? box.selectionStart : null;
-  return [token, prompt, at];
+  if (!box) return [token, prompt, null];
+  const kept = box.dataset.caretText === box.value ? Number(box.dataset.caret) : NaN;
+  const at = Number.isInteger(kept) ? kept : box.selectionStart;
+  return [token, box.value, at];
 }}"""
+
+# Remembers where the caret was in a prompt box when it lost focus (see _CURSOR_JS).
+CARET_HEAD = """
+<script>
+document.addEventListener('focusout', (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLTextAreaElement) || !box.closest('[id$="-prompt"]')) return;
+  box.dataset.caret = String(box.selectionStart);
+  box.dataset.caretText = box.value;
+}, true);
+</script>
+"""
 
 
 @dataclass
@@ -233,8 +251,12 @@ def make_references(mode: Mode) -> Any:
         """Each attached reference with its token; the token choices follow the attachments."""
         refs = prompt_craft.references(mode, dict(zip(names, urls, strict=True)))
         choices = [ref.token for ref in refs]
-        value = token if token in choices else (choices[0] if choices else None)
-        return prompt_craft.references_html(mode, refs, prompt), gr.update(choices=choices, value=value)
+        listing = prompt_craft.references_html(mode, refs, prompt)
+        if token in choices:
+            # Leave the value alone: this answer may arrive after the user picked another token
+            # (it was asked for on an earlier prompt change), and must not undo that pick.
+            return listing, gr.update(choices=choices)
+        return listing, gr.update(choices=choices, value=choices[0] if choices else None)
 
     reference_tokens.__name__ = f"reference_tokens_{mode.replace('-', '_')}"
     return reference_tokens
