@@ -16,11 +16,19 @@ For 720P and 1080P (16:9), 5 s at 30 fps, each figure is the median wall time of
   drawing adds, apart from the content simply being harder to encode than the synthetic slide.
 
 Targets: 720P renders at 3x real time or better; every render within 1.5x of the bare encode.
+
+Also the CPU one render process costs to start (the sandbox's render pool starts one per
+worker, and again after a cancelled render): the pool's own command, with its stdin closed so
+it ends right after the imports it does before its first job, against the import set the
+process had before it stopped importing the ASGI app (FastAPI) through
+``playground/sandbox/__init__.py`` and numpy's multi-threaded OpenBLAS start. Target 0.3 s.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +46,7 @@ from playground.media._scenes import backdrop_picture, palette
 from playground.media._yuv import FramePool
 from playground.media.render import RenderSpec, drawn_frames, render
 from playground.media.samples import make_image, make_video
+from playground.sandbox.render_pool import worker_command
 
 SECONDS = 5
 FPS = 30
@@ -50,6 +59,14 @@ PROMPT = (
 REALTIME_TARGET = 3.0
 HEAVY = "image-to-video (first + last frame)"
 OVERHEAD_TARGET = 1.5
+START_RUNS = 7
+START_TARGET_S = 0.3
+# What a render process imported before: playground.sandbox's __init__ pulled in app.py (and
+# FastAPI) and serve.py, then the worker imported the media code before its first job.
+OLD_START = (
+    "import playground.sandbox.app, playground.sandbox.serve, playground.sandbox.render_worker, "
+    "playground.media.probe, playground.media.render"
+)
 
 
 def _wall(job: Callable[[], object]) -> float:
@@ -95,8 +112,43 @@ def _row(metric: str, value: float, unit: str, target: str, baseline: str) -> di
     }
 
 
+def _start_cpu(command: list[str]) -> float:
+    """User + system CPU seconds of one process run to its end (its stdin closed at once)."""
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert process.stdin is not None
+    process.stdin.close()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[:3]} exited with {process.returncode}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def worker_start_rows() -> list[dict[str, Any]]:
+    """Median CPU of a render-process start now and with the old import set, alternating."""
+    new: list[float] = []
+    old: list[float] = []
+    bare: list[float] = []
+    for _ in range(START_RUNS):
+        new.append(_start_cpu(worker_command()))
+        old.append(_start_cpu([sys.executable, "-c", OLD_START]))
+        bare.append(_start_cpu([sys.executable, "-c", "pass"]))
+    now, before = statistics.median(new), statistics.median(old)
+    return [
+        _row(
+            "render process start, CPU (user + system)",
+            now,
+            "s",
+            f"<= {START_TARGET_S:g}",
+            f"old import set {before:.2f} s; bare interpreter {statistics.median(bare):.2f} s "
+            f"(medians of {START_RUNS})",
+        ),
+        _row("render process start, new / old CPU", now / before, "x", "", "old import set = 1"),
+    ]
+
+
 def run() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = worker_start_rows()
     with tempfile.TemporaryDirectory(prefix="bench-render-") as folder:
         work = Path(folder)
         for label, (width, height) in SIZES.items():

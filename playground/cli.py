@@ -31,6 +31,7 @@ _EXTERNAL = {
     "sandbox": ("playground.sandbox.cli", "serve the sandbox alone"),
     "submit": ("playground.client.cli", "run a request end to end: submit, poll, download"),
     "quote": ("playground.quote_cli", "what a request would cost: billed seconds, unit price, total"),
+    "sweep": ("playground.sweep_cli", "variations of one request (seeds, prompts, parameters) run as a batch"),
 }
 
 
@@ -46,7 +47,9 @@ def embedded_sandbox(settings: Settings) -> Iterator[str]:
 
 
 # What each external subcommand's run() is given besides its arguments.
-_WIRING: dict[str, dict[str, Any]] = {"submit": {"embedded_sandbox": embedded_sandbox}}
+_WIRING: dict[str, dict[str, Any]] = {
+    "submit": {"embedded_sandbox": embedded_sandbox}, "sweep": {"embedded_sandbox": embedded_sandbox},
+}
 
 
 def _fail(message: str) -> int:

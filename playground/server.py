@@ -20,20 +20,24 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from playground.client import LEDGER_FILE, LEGACY_LEDGER_FILE, server_policy
+from playground.client import LEDGER_FILE, LEGACY_LEDGER_FILE, open_showcase, server_policy
 from playground.core.profile import load_profile
 from playground.core.signing import is_sandbox_key
 from playground.sandbox import SandboxConfig, activate_sandbox, close_sandbox, create_sandbox, mount
+from playground.sandbox.app import runtime_of
 from playground.settings import Settings
+from playground.showcase_sources import GradioLogin, ShowcaseSources
 from playground.ui.access import ACCESS_CSS, ACCESS_HEAD
 from playground.ui.app import build_ui
 from playground.ui.history_views import video_of
 from playground.ui.services import Services
+from playground.ui.shot_editor import CARET_HEAD
 from playground.ui.style import CSS, HEAD, THEME
 from playground.web.guards import BodyGuard, BodyLimits, LoginThrottle, SecurityHeaders
 from playground.web.identity import BrowserIdentity
 from playground.web.media import media_route
 from playground.web.retention import prune
+from playground.web.showcase import showcase_routes
 
 log = logging.getLogger(__name__)
 _SWEEP_EVERY_S = 3600.0
@@ -96,7 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         activate_sandbox(sandbox)
         try:
             resumed = await services.board.resume_unfinished(services.ledger(), settings, services.resume_key,
-                                                              services.hosts)
+                                                              services.hosts, gates_for=services.resume_gates)
         except Exception:  # a broken ledger must not keep the playground from starting
             log.exception("resuming unfinished runs failed")
             resumed = []
@@ -105,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
         sweeper = asyncio.create_task(_sweep(services, _gradio_cache()))
         yield
         sweeper.cancel()
+        services.board.stop_waiting()  # before the sandbox goes: queued runs stay queued for the next start
         await close_sandbox(sandbox)
 
     app = FastAPI(title="Wan 2.7 Video Playground", docs_url=None, redoc_url=None, lifespan=lifespan)
@@ -118,9 +123,16 @@ def create_app(settings: Settings) -> FastAPI:
         found = video_of(record) if record is not None else None
         return Path(found) if found else None
 
-    app.router.routes.append(media_route(secret, run_video))
+    # The presenting pages (/showcase, /share/<token>, the deck) and their runs' before media.
+    login = GradioLogin(required=settings.auth_pair() is not None)
+    showcase = ShowcaseSources(services.ledger, open_showcase(settings.data_dir), secret, runtime_of(sandbox).store,
+                               sharing=lambda: settings.sharing, logged_in=login, profile=profile)
+    app.router.routes.append(media_route(secret, run_video, inputs=showcase.input_for,
+                                         share_alive=showcase.share_alive))
+    app.router.routes.extend(showcase_routes(showcase.hooks()))
     mount(app, sandbox)
-    demo = build_ui(services).queue(default_concurrency_limit=None)
+    # History's "Download deck" builds the same deck as /showcase/deck.
+    demo = build_ui(services, deck=showcase.deck).queue(default_concurrency_limit=None)
     mounted: FastAPI = gr.mount_gradio_app(
         app,
         demo,
@@ -134,10 +146,11 @@ def create_app(settings: Settings) -> FastAPI:
         max_file_size=settings.max_upload_mb * gr.FileSize.MB,
         theme=THEME,
         css=CSS + ACCESS_CSS,
-        head=HEAD + ACCESS_HEAD,
+        head=HEAD + ACCESS_HEAD + CARET_HEAD,
         show_error=False,
         auth=settings.auth_pair(),
     )
+    login.attach(mounted)
     limits = BodyLimits(
         api_bytes=settings.max_request_kb * 1024,
         upload_bytes=(settings.max_upload_mb + 1) * 1024 * 1024,

@@ -18,8 +18,10 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from playground.core.signing import BROWSER_COOKIE
 from playground.media.probe import probe
 from tests.fixtures_app import RunningApp, gradio_client, start_app, stop_app
+from tests.showcase_runs import presented
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -257,6 +259,9 @@ def test_a_planted_key_shows_up_nowhere(browser: Any, own_app: RunningApp, tmp_p
         contents = b"".join(archive.read(n) for n in names)
     assert "request.json" in names
     html = page.content()
+    # The presenting side too: the showcase, a share page, their media and the offline deck.
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == BROWSER_COOKIE)
+    presented_bytes = presented(own_app, cookie)
     page.context.close()
     client = gradio_client(own_app.url)
     answers = [
@@ -295,6 +300,8 @@ def test_a_planted_key_shows_up_nowhere(browser: Any, own_app: RunningApp, tmp_p
         for where, text in shown:
             assert secret not in text, where
         assert secret.encode() not in contents, "bundle"
+        for where, content in presented_bytes.items():
+            assert secret.encode() not in content, where
         assert secret.encode() not in on_disk, "data dir"
     with sqlite3.connect(own_app.data_dir / "ledger.sqlite3") as db:
         dump = "\n".join(db.iterdump())

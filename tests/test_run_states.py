@@ -19,7 +19,8 @@ from playground.ui.views import RunView, status_html
 PACKAGE = Path(__file__).resolve().parents[1] / "playground"
 # The words the ledger holds (rows written by earlier versions included): none may change.
 STORED = {
-    "validating", "uploading", "submitting", "queued", "running", "downloading", "succeeded", "failed", "canceled",
+    "validating", "uploading", "waiting", "submitting", "queued", "running", "downloading", "succeeded", "failed",
+    "canceled",
     "unknown", "expired", "refused", "invalid", "unreachable", "outcome_unknown", "deadline", "download_failed",
     "stalled", "crashed",
 }

@@ -6,7 +6,9 @@ modules behind them can move without touching their callers.
 
 * ``runner``: runs end to end (validate, upload, submit, poll, download, probe) as events;
   the API the CLI and the UI drive (:func:`run`, :func:`resume`, :func:`recover`, :func:`cancel`).
-* ``board``: :class:`RunBoard`, the runs a server drives in the background for browser tabs.
+* ``board``: :class:`RunBoard`, the runs a server drives in the background for browser tabs;
+  ``run_queue``: what it says of one browser's queue (:class:`QueuedRun`, :class:`QueueFull`,
+  :class:`CancelAnswer`).
 * ``api``: :class:`VideoClient`, one httpx.AsyncClient per provider, retries read from the guidance table.
 * ``errors``: the error tree, rooted at :class:`PlaygroundError`.
 * ``ledger``: the SQLite run ledger that lets runs survive crashes and refreshes; it lives at
@@ -18,6 +20,11 @@ modules behind them can move without touching their callers.
   (:func:`stored_cost`), daily budgets (:func:`check_budget`) and a browser's :func:`cost_totals`.
 * ``attach``: :func:`attach_file`, probe, check and upload one local file for a model; the
   :class:`UploadBook` of what each oss:// upload is bound to (model, account, 48 h).
+* ``showcase_store``: :class:`ShowcaseStore`, a browser's starred runs and its read-only
+  :class:`Share` links (signed capability paths, :func:`share_url`), beside the ledger;
+  ``deck``: :func:`build_deck`, the offline showcase zip from the runs (:class:`DeckRun`) given.
+* ``pressure``: :class:`Gate` and :func:`pressure_for` (a :class:`KeyPressure` per provider and
+  key): bounded tasks in flight and one shared 429 backoff, passed to runs as ``RunOptions.gates``.
 * ``cli``: ``python -m playground submit`` (not re-exported: the top-level CLI loads it).
 """
 
@@ -30,6 +37,7 @@ from playground.client.billing import stored as stored_cost
 from playground.client.billing import totals as cost_totals
 from playground.client.board import RunBoard
 from playground.client.bundle import write_bundle
+from playground.client.deck import DeckRun, build_deck
 from playground.client.errors import (
     ApiRefused,
     AuthRefused,
@@ -54,9 +62,19 @@ from playground.client.errors import (
 from playground.client.hosts import PERMISSIVE, HostPolicy, server_policy
 from playground.client.ledger import Ledger, LedgerEvent, RunRecord
 from playground.client.ledger_location import LEDGER_FILE, LEGACY_LEDGER_FILE, ledger_path, open_ledger
+from playground.client.pressure import Gate, KeyPressure, pressure_for
 from playground.client.providers import ProviderConfig, provider_from_settings
+from playground.client.run_queue import CancelAnswer, QueuedRun, QueueFull, waiting_words
 from playground.client.run_state import FINAL_STATES, RESUMABLE_STATES, RunEvent, RunOptions
 from playground.client.runner import cancel, provider_for, recover, resume, run, unfinished
+from playground.client.showcase_store import (
+    Share,
+    ShowcaseStore,
+    active_share_for_token,
+    open_showcase,
+    share_id_of,
+    share_url,
+)
 from playground.core.run_states import RunState, label_of
 
 __all__ = [
@@ -69,11 +87,15 @@ __all__ = [
     "Attached",
     "AuthRefused",
     "BudgetRefusal",
+    "CancelAnswer",
     "DeadlinePassed",
+    "DeckRun",
     "DownloadFailed",
+    "Gate",
     "HostPolicy",
     "HostRefused",
     "InvalidRequest",
+    "KeyPressure",
     "Ledger",
     "LedgerEvent",
     "LocalFileNeedsUrl",
@@ -82,6 +104,8 @@ __all__ = [
     "OutcomeUnknown",
     "PlaygroundError",
     "ProviderConfig",
+    "QueueFull",
+    "QueuedRun",
     "RateLimited",
     "ResultExpired",
     "RetryNote",
@@ -92,6 +116,8 @@ __all__ = [
     "RunRecord",
     "RunState",
     "ServerFailed",
+    "Share",
+    "ShowcaseStore",
     "Spend",
     "TaskFailed",
     "Totals",
@@ -101,7 +127,9 @@ __all__ = [
     "UploadFailed",
     "VideoClient",
     "WrongEndpoint",
+    "active_share_for_token",
     "attach_file",
+    "build_deck",
     "cancel",
     "check_budget",
     "cost_totals",
@@ -109,6 +137,8 @@ __all__ = [
     "label_of",
     "ledger_path",
     "open_ledger",
+    "open_showcase",
+    "pressure_for",
     "provider_for",
     "provider_from_settings",
     "quote_record",
@@ -117,8 +147,11 @@ __all__ = [
     "resume",
     "run",
     "server_policy",
+    "share_id_of",
+    "share_url",
     "spent_today",
     "stored_cost",
     "unfinished",
+    "waiting_words",
     "write_bundle",
 ]

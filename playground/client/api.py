@@ -17,6 +17,10 @@ API, never to result or upload-bucket hosts.
 Before any request leaves (every attempt, the download and the upload-bucket post included),
 the provider's :class:`~playground.client.hosts.HostPolicy` is asked whether its host may be
 reached; a refusal is :class:`~playground.client.errors.HostRefused` and nothing is sent.
+
+Media is never held whole in memory: an upload is streamed from its file (streamed_form.py),
+each attempt reading it again from the start, and a download is streamed to a temporary file
+that is checked there before it takes its name.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ from playground.client.providers import (
     looks_like_chat,
     read_task,
 )
+from playground.client.streamed_form import StreamedForm
 from playground.core import contract
 from playground.core.guidance import Entry, Guidance, TransportKind, load_guidance
 
@@ -407,14 +412,9 @@ class VideoClient:
 
     async def _upload_to_sandbox(self, path: Path) -> str:
         url = self.provider.base_url.rstrip("/") + contract.SANDBOX_UPLOAD_PATH
-        content = await asyncio.to_thread(path.read_bytes)  # within the media limits, checked beforehand
         tries = _Tries("upload")
-        response = await self._send(
-            tries,
-            lambda: self._http.build_request(
-                "POST", url, files={"file": (path.name, content)}, headers=self._api_headers()
-            ),
-        )
+        build = await self._form_post(url, StreamedForm(path, path.name), self._api_headers())
+        response = await self._send(tries, build)
         answer = self._json_or_refuse(response, tries)
         found = answer.get("url")
         if not isinstance(found, str):
@@ -446,18 +446,22 @@ class VideoClient:
             "x-oss-forbid-overwrite": str(policy.get("x_oss_forbid_overwrite", "true")),
             "success_action_status": "200",
         }
-        content = await asyncio.to_thread(path.read_bytes)
         post = _Tries("upload")
         # The bucket is another host: no API key goes there, the signed policy is the credential.
-        await self._send(
-            post,
-            lambda: self._http.build_request(
-                "POST", str(policy["upload_host"]), data=form, files={"file": (path.name, content)},
-                headers={"Accept": "application/json"},
-            ),
-            field=_UPLOAD_HOST,
-        )
+        build = await self._form_post(str(policy["upload_host"]), StreamedForm(path, path.name, form),
+                                      {"Accept": "application/json"})
+        await self._send(post, build, field=_UPLOAD_HOST)
         return contract.OSS_SCHEME + key
+
+    async def _form_post(self, url: str, form: StreamedForm, headers: dict[str, str]) -> Callable[[], httpx.Request]:
+        """A builder of the multipart POST of ``form``: each attempt reads the file again from its start.
+
+        The file is streamed (never read whole into memory); its size is taken once, here, so
+        every attempt declares the same Content-Length and a file that changes meanwhile fails.
+        """
+        size = (await asyncio.to_thread(form.path.stat)).st_size
+        sent = {**headers, **form.headers(size)}
+        return lambda: self._http.build_request("POST", url, content=form.body(size), headers=sent)
 
     async def _download_once(self, url: str, dest: Path, max_bytes: int, tries: _Tries, check: Check | None) -> int:
         # The provider's answer chose this URL: it must be the provider's own host or public.

@@ -11,6 +11,11 @@ A run whose driving raises (a bug: the runner turns every expected failure into 
 ends ``crashed``, in the ledger and as a last event its watchers see, with guidance on how to
 recover its task by id; it is never left frozen at its last status.
 
+Each run may name its owner (the browser) and mode: :meth:`RunBoard.runs_of` lists one owner's
+runs in flight (the queue panel), :meth:`RunBoard.cancel_run` cancels one of them and nobody
+else's, and ``limit`` on :meth:`RunBoard.start` bounds how many one owner may have unfinished
+(the runs themselves wait for a provider slot in the runner, behind the owner's gate).
+
 No Gradio here: the board is the client's, the UI only starts and watches runs on it.
 """
 
@@ -22,15 +27,29 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import SecretStr
 
 from playground.client import runner
+from playground.client.billing import stored
 from playground.client.errors import RunCrashed
 from playground.client.hosts import PERMISSIVE, HostPolicy
 from playground.client.ledger import Ledger, RunRecord
+from playground.client.pressure import Gate
 from playground.client.providers import ProviderConfig
+from playground.client.run_queue import (
+    NOT_SENT_STATES,
+    CancelAnswer,
+    QueuedRun,
+    QueueFull,
+    cancel_answer,
+    dropped_event,
+    mode_of,
+    waiting_ahead,
+)
 from playground.client.run_state import RunEvent
+from playground.client.slot_watch import SlotWatchers
 from playground.core.prices import load_prices
 from playground.core.profile import load_profile
 from playground.core.run_states import RunState
@@ -47,6 +66,11 @@ class _Run:
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     done: bool = False
     task: asyncio.Task[None] | None = None
+    owner: str | None = None  # whose queue it is in (a browser), if anyone's
+    mode: str | None = None
+    started_at: float = field(default_factory=time.time)  # when it was sent (its place in the queue)
+    quote: dict[str, Any] | None = None  # the quote shown at Send, until the ledger holds it
+    dropped: bool = False  # cancelled before its create (cancel_run): it ends canceled, nothing sent
 
 
 class RunBoard:
@@ -56,6 +80,8 @@ class RunBoard:
         self._runs: dict[str, _Run] = {}
         self._slots: dict[tuple[str, str], str] = {}  # (browser tab, mode) -> its latest run
         self._once: dict[tuple[str, ...], asyncio.Future[str]] = {}  # start_once's key -> its run
+        self._starting: dict[str, int] = {}  # owner -> runs started whose first event is not in yet
+        self.watchers = SlotWatchers()  # who shows each slot's runs (a tab shows only its newest)
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self._runs
@@ -63,12 +89,34 @@ class RunBoard:
     async def start(
         self, stream: AsyncIterator[RunEvent], *, slot: tuple[str, str] | None = None,
         provider: ProviderConfig | None = None, ledger: Ledger | None = None,
+        owner: str | None = None, mode: str | None = None, limit: int | None = None,
+        quote: dict[str, Any] | None = None,
     ) -> str:
         """Drive a run in the background; its id once the first event names it.
 
-        ``ledger`` is the one the stream writes to: a crash is recorded there.
+        ``ledger`` is the one the stream writes to: a crash is recorded there. ``owner`` and
+        ``mode`` put the run in that owner's queue; with ``limit``, :class:`QueueFull` is raised
+        (and the stream never started) when the owner already has that many runs unfinished.
+        ``quote`` (as stored with a run) is listed until the ledger holds the run's own.
         """
-        entry = _Run(provider, ledger)
+        # Counted and claimed before anything is awaited: two Sends at once cannot both pass.
+        if owner is not None and limit is not None and self.in_queue(owner) >= limit:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
+            raise QueueFull(limit)
+        entry = _Run(provider, ledger, owner=owner, mode=mode, quote=quote)
+        if owner is not None:
+            self._starting[owner] = self._starting.get(owner, 0) + 1
+        try:
+            return await self._drive(entry, stream, slot)
+        finally:
+            if owner is not None:
+                self._starting[owner] -= 1
+                if not self._starting[owner]:
+                    del self._starting[owner]
+
+    async def _drive(self, entry: _Run, stream: AsyncIterator[RunEvent], slot: tuple[str, str] | None) -> str:
         first: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         async def drive() -> None:
@@ -80,6 +128,10 @@ class RunBoard:
                     async with entry.changed:
                         entry.events.append(event)
                         entry.changed.notify_all()
+            except asyncio.CancelledError:
+                if not entry.dropped:
+                    raise  # the server is stopping: the run is left for resume
+                await _end_dropped(entry)
             except Exception as exc:  # a bug in a run must not take the server down
                 log.exception("run crashed")
                 if not first.done():
@@ -99,8 +151,12 @@ class RunBoard:
         entry.task = asyncio.create_task(drive())
         run_id = await first
         if slot is not None:
-            self._slots[slot] = run_id
+            self._take(slot, run_id)
         return run_id
+
+    def _take(self, slot: tuple[str, str], run_id: str) -> None:
+        self._slots[slot] = run_id
+        self.watchers.taken(slot, run_id)  # the older run's watcher stops before its next view
 
     async def start_once(
         self, key: tuple[str, ...], make: Callable[[], AsyncIterator[RunEvent]], *,
@@ -136,9 +192,10 @@ class RunBoard:
         """Ask the provider to cancel the latest run of a tab's mode; the run reports the outcome."""
         run_id = self._slots.get(slot)
         entry = self._runs.get(run_id or "")
-        if run_id is None or entry is None or entry.done or entry.provider is None:
+        if run_id is None or entry is None:
             return False
-        return await runner.cancel(run_id, ledger, entry.provider)
+        answer = await self._cancel(run_id, entry, ledger)
+        return answer.outcome in ("accepted", "dropped")
 
     async def watch(self, run_id: str) -> AsyncIterator[RunEvent]:
         """Every event of a run, from its first, until it ends; leaving early leaves it running."""
@@ -166,7 +223,7 @@ class RunBoard:
         or in a second tab of the same browser; False when the board is not driving that run."""
         if run_id not in self._runs:
             return False
-        self._slots[slot] = run_id
+        self._take(slot, run_id)
         return True
 
     def seen(self, run_id: str) -> int:
@@ -177,15 +234,102 @@ class RunBoard:
     def running(self) -> list[str]:
         return [run_id for run_id, entry in self._runs.items() if not entry.done]
 
+    # -- one owner's queue ---------------------------------------------------------------------
+
+    def _unfinished_of(self, owner: str) -> list[tuple[str, _Run]]:
+        found = [(run_id, e) for run_id, e in self._runs.items() if e.owner == owner and not e.done]
+        return sorted(found, key=lambda item: item[1].started_at)
+
+    def in_queue(self, owner: str) -> int:
+        """How many runs an owner has unfinished (starting, waiting for a slot, or under way)."""
+        return len(self._unfinished_of(owner)) + self._starting.get(owner, 0)
+
+    def runs_of(self, owner: str, *, now: float | None = None) -> list[QueuedRun]:
+        """An owner's runs in flight (waiting for a slot, or under way), oldest Send first."""
+        now = time.time() if now is None else now
+        mine = [(run_id, e) for run_id, e in self._unfinished_of(owner) if e.events]
+        waiting = [(e.started_at, run_id) for run_id, e in mine if e.events[-1].state is RunState.WAITING]
+        listed = []
+        for run_id, entry in mine:
+            last = entry.events[-1]
+            record = entry.ledger.get(run_id) if entry.ledger is not None else None
+            quote = (stored(record.quote_json) if record is not None else None) or entry.quote
+            listed.append(QueuedRun(
+                run_id=run_id, mode=entry.mode, state=last.state, elapsed_s=max(0.0, now - entry.started_at),
+                quote=quote, task_id=last.task_id,
+                ahead=waiting_ahead(waiting, entry.started_at) if last.state is RunState.WAITING else None,
+            ))
+        return listed
+
+    def queue_place(self, run_id: str) -> int | None:
+        """How many of its owner's runs wait ahead of a waiting run (None when it is not waiting)."""
+        entry = self._runs.get(run_id)
+        if entry is None or entry.owner is None or entry.done or not entry.events:
+            return None
+        if entry.events[-1].state is not RunState.WAITING:
+            return None
+        waiting = [(e.started_at, rid) for rid, e in self._unfinished_of(entry.owner)
+                   if e.events and e.events[-1].state is RunState.WAITING]
+        return waiting_ahead(waiting, entry.started_at)
+
+    async def cancel_run(self, owner: str, run_id: str, ledger: Ledger) -> CancelAnswer:
+        """Cancel one of ``owner``'s runs; another owner's run is answered as absent.
+
+        A run that has sent no create yet (waiting for a slot, being checked or uploading) is
+        dropped here: it ends ``canceled`` with nothing sent. Any other goes through
+        :func:`runner.cancel`, whose answer is the provider's (DashScope cancels only PENDING
+        tasks; the run's status then says it runs on and is billed).
+        """
+        entry = self._runs.get(run_id)
+        if entry is None or entry.owner != owner:
+            return cancel_answer("absent", run_id)
+        return await self._cancel(run_id, entry, ledger)
+
+    async def _cancel(self, run_id: str, entry: _Run, ledger: Ledger) -> CancelAnswer:
+        last = entry.events[-1] if entry.events else None
+        if entry.done or last is None or last.terminal:
+            return cancel_answer("ended", run_id)
+        if last.state in NOT_SENT_STATES and last.task_id is None and entry.task is not None:
+            # From the check to the cancel nothing is awaited: the run cannot move on meanwhile,
+            # and its stream is stopped where it waits (for a slot, or on a check or an upload).
+            entry.dropped = True
+            entry.task.cancel()
+            await asyncio.wait({entry.task}, timeout=5.0)  # ended (and recorded) before the answer
+            return cancel_answer("dropped", run_id, state=last.state)
+        if entry.provider is None:
+            return cancel_answer("refused", run_id, task_id=last.task_id)
+        sent = await runner.cancel(run_id, ledger, entry.provider)
+        if last.task_id is None:
+            return cancel_answer("requested", run_id)
+        return cancel_answer("accepted" if sent else "refused", run_id, task_id=last.task_id)
+
+    def stop_waiting(self) -> int:
+        """At shutdown: stop driving the runs still waiting in a queue (nothing sent for them).
+
+        Their rows stay ``waiting``, and the next start creates them. Left running, a slot freed
+        while the server shuts down would let one send its create to a provider (the embedded
+        sandbox) that is already gone, and the run would end unreachable for good.
+        """
+        stopped = 0
+        for entry in self._runs.values():
+            if not entry.done and entry.task is not None and entry.events \
+                    and entry.events[-1].state is RunState.WAITING:
+                entry.task.cancel()
+                stopped += 1
+        return stopped
+
     async def resume_unfinished(
         self, ledger: Ledger, settings: Settings, key_for: Callable[[RunRecord], SecretStr | None] | None = None,
         hosts: HostPolicy = PERMISSIVE,
+        gates_for: Callable[[RunRecord, ProviderConfig], tuple[Gate, ...]] | None = None,
     ) -> list[str]:
         """Pick up every run the ledger says is unfinished (after a crash or a restart).
 
         ``key_for`` gives the key to resume a run with, or None where the server holds none it
         may send there (a key typed in a browser tab is gone after a restart, and the server's
         own key never goes to a Base URL a page typed); without it the settings' key is used.
+        ``gates_for`` gives the gates a run left waiting for a slot waits behind again (its
+        browser's, and a variation's key pressure), so a restart does not let a queue jump its cap.
         """
         started = []
         # Bills are made with the server's price table (each run keeps the region it was quoted in).
@@ -199,11 +343,22 @@ class RunBoard:
                 continue  # History lists it as unfinished; recover it by id with its key
             provider = runner.provider_for(record, settings, api_key=key, hosts=hosts)
             try:
-                resumed = runner.resume(record.run_id, ledger, provider, options=options)
-                started.append(await self.start(resumed, provider=provider, ledger=ledger))
+                gated = dataclasses.replace(options, gates=gates_for(record, provider)) if gates_for else options
+                resumed = runner.resume(record.run_id, ledger, provider, options=gated)
+                started.append(await self.start(resumed, provider=provider, ledger=ledger,
+                                                owner=record.session_id, mode=mode_of(record)))
             except Exception:  # one broken row must not keep the others (or the server) from starting
                 log.exception("resuming run %s at start-up failed", record.run_id)
         return started
+
+
+async def _end_dropped(entry: _Run) -> None:
+    """A run cancelled before it sent anything ends ``canceled``, for its watchers too."""
+    if entry.events:
+        ended = dropped_event(entry.events[-1], entry.ledger)
+        async with entry.changed:
+            entry.events.append(ended)
+            entry.changed.notify_all()
 
 
 def _crashed(entry: _Run, exc: Exception) -> RunEvent:

@@ -116,7 +116,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rehearse", choices=SCENARIOS, metavar="SCENARIO",
                         help=f"sandbox scenario to rehearse: {', '.join(SCENARIOS)}")
     parser.add_argument("--deadline", type=float, help="give up (and cancel) after this many seconds")
-    parser.add_argument("--max-cost", type=_amount, metavar="AMOUNT",
+    parser.add_argument("--max-cost", type=cli_amount, metavar="AMOUNT",
                         help="refuse (exit 1, nothing sent) when the quote may cost more than this, in the "
                              "region's currency (the sandbox rehearses it with DashScope's prices)")
     parser.add_argument("--data-dir", type=Path, help="ledger, downloads and sandbox files (default .playground)")
@@ -128,7 +128,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--recover", metavar="TASK_ID", help="follow an existing task by its id")
 
 
-def _amount(text: str) -> float:
+def cli_amount(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace, *, embedded_sandbox: EmbeddedSandbox | None = 
     """Run the subcommand; the exit code. ``embedded_sandbox`` starts a sandbox when the sandbox
     provider is chosen without a base URL (without it, such a command is a usage error)."""
     try:
-        settings = _settings(args)
+        settings = cli_settings(args)
         profile = load_profile(args.profile or settings.profile)
         load_prices(settings.prices)  # a broken PLAYGROUND_PRICES is a usage error before anything runs
     except (ValidationError, ProfileError, PriceError) as exc:
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace, *, embedded_sandbox: EmbeddedSandbox | None = 
         return EXIT_INTERRUPTED
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def cli_settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if args.provider:
         overrides["provider"] = args.provider
@@ -189,7 +189,7 @@ async def _main(
     cost = _cost_printer(ledger)
     if args.resume is not None:
         return await _resume_all(args, settings, ledger, options, cost)
-    with _provider(args, settings, embedded_sandbox) as provider:
+    with cli_provider(args, settings, embedded_sandbox) as provider:
         if args.recover is not None:
             stream = recover(args.recover, provider, ledger, out_dir, deadline_s=deadline,
                              session_id=args.session, options=options)
@@ -217,7 +217,7 @@ async def _main(
 
 
 @contextlib.contextmanager
-def _provider(
+def cli_provider(
     args: argparse.Namespace, settings: Settings, embedded_sandbox: EmbeddedSandbox | None
 ) -> Iterator[ProviderConfig]:
     """The provider the flags name, starting an embedded sandbox when none is given."""

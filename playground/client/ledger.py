@@ -10,7 +10,7 @@ Tables::
          request_json, wire_body, body_hash, task_id, state, finished, submit_request_id,
          last_request_id, guidance_id, guidance_text, error_text, result_url, expires_at,
          result_path, media_json, last_response, poll_count, out_dir, deadline_s,
-         cancel_requested, owner, heartbeat_at, quote_json, bill_json)
+         cancel_requested, owner, heartbeat_at, quote_json, bill_json, batch_id, variation_json)
     events(id PK, run_id, at, state, detail, request_id)
     responses(id PK, run_id, at, body)    every answer the provider gave, oldest first: each
                                           ``last_response`` written is also kept here
@@ -20,6 +20,8 @@ them (``ALTER TABLE ... ADD COLUMN``, idempotent and safe when two processes ope
 rows written before keep NULL there. ``quote_json`` is the quote shown at Send
 (:meth:`playground.core.quote.Quote.to_json`), ``bill_json`` what a succeeded task cost
 (:meth:`playground.core.quote.Bill.to_json` plus ``billed_at``); failed and cancelled runs have none.
+``batch_id`` groups the runs of one variations batch (:meth:`Ledger.batch`), ``variation_json``
+holds a run's axis values in it (``{"seed": 7, "resolution": "720P"}``).
 
 Never stored: the API key (provider rows hold kind, wire format, base URL and scenario only;
 the key comes from the settings again when a run resumes).
@@ -98,7 +100,9 @@ CREATE TABLE IF NOT EXISTS responses (
 CREATE INDEX IF NOT EXISTS responses_run ON responses (run_id, id);
 """
 # Columns later versions added, with their SQL type: an older ledger gets them when opened.
-_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("quote_json", "TEXT"), ("bill_json", "TEXT"))
+_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("quote_json", "TEXT"), ("bill_json", "TEXT"), ("batch_id", "TEXT"), ("variation_json", "TEXT"),
+)
 # Another process's claim counts as abandoned after this long without a heartbeat.
 STALE_AFTER_S = 120.0
 
@@ -139,6 +143,12 @@ class RunRecord:
     heartbeat_at: float | None = None
     quote_json: str | None = None  # the quote shown at Send
     bill_json: str | None = None  # what the succeeded task cost
+    batch_id: str | None = None  # the variations batch this run belongs to
+    variation_json: str | None = None  # its axis values in that batch
+
+    def variation(self) -> dict[str, Any] | None:
+        """The axis values this run took in its batch (None outside a batch)."""
+        return json.loads(self.variation_json) if self.variation_json else None
 
     def body(self) -> dict[str, Any] | None:
         """The wire body that was (or is about to be) sent."""
@@ -359,6 +369,25 @@ class Ledger:
             ).fetchone()
         return _record(row) if row is not None else None
 
+    def batch(self, batch_id: str) -> list[RunRecord]:
+        """The runs of one variations batch, in the order they were recorded."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM runs WHERE batch_id = ? ORDER BY created_at, rowid", (batch_id,)
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def batches(self, session_id: str | None = None, *, limit: int = 50) -> list[str]:
+        """Batch ids, newest first; one browser session's when ``session_id`` is given."""
+        query = "SELECT batch_id, MIN(created_at) AS started FROM runs WHERE batch_id IS NOT NULL"
+        params: tuple[Any, ...] = ()
+        if session_id is not None:
+            query += " AND session_id = ?"
+            params = (session_id,)
+        with self._connect() as db:
+            rows = db.execute(query + " GROUP BY batch_id ORDER BY started DESC LIMIT ?", (*params, limit)).fetchall()
+        return [r["batch_id"] for r in rows]
+
     def events(self, run_id: str) -> list[LedgerEvent]:
         with self._connect() as db:
             rows = db.execute(
@@ -378,6 +407,7 @@ def _add_columns(db: sqlite3.Connection) -> None:
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc).lower():  # another process added it a moment ago
                 raise
+    db.execute("CREATE INDEX IF NOT EXISTS runs_batch ON runs (batch_id, created_at)")
 
 
 def _keep_response(db: sqlite3.Connection, run_id: str, at: float, changes: dict[str, Any]) -> None:

@@ -7,8 +7,9 @@ each step into a :class:`RunEvent`, writing new states to the ledger as it goes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,6 +45,7 @@ from playground.core.run_states import RunState
 
 if TYPE_CHECKING:
     from playground.client.attach import UploadBook
+    from playground.client.pressure import Gate
     from playground.media.probe import MediaInfo
 
 
@@ -114,6 +116,13 @@ class RunOptions:
     quote: Quote | None = None
     prices: PriceTable | None = None
     region: str | None = None
+    # Queues this run waits in (playground.client.pressure): each is held from just before the
+    # create request until the task ends; while one is full the run is ``waiting``, with nothing
+    # sent. A variations batch passes its key's KeyPressure here.
+    gates: tuple[Gate, ...] = ()
+    # The batch this run belongs to and its axis values, stored with it (ledger batch_id and
+    # variation_json), so History groups the batch and a contact sheet labels its cells.
+    batch: tuple[str, Mapping[str, Any]] | None = None
 
 
 def default_client(provider: ProviderConfig, on_retry: Callable[[RetryNote], None]) -> VideoClient:
@@ -142,6 +151,8 @@ class Run:
     recorded: bool = False
     cancel_sent: bool = False
     notice: tuple[str, str] | None = None  # see RunEvent.notice
+    # The gates (options.gates) this run holds; closed when its task ends, or the run does.
+    holds: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
     def rehearsal(self) -> str | None:

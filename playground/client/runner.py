@@ -53,8 +53,9 @@ from playground.client.errors import (
     TaskFailed,
 )
 from playground.client.follow_steps import deliver, follow
+from playground.client.gate_steps import CANCELLED_WAITING, IN_FLIGHT, release_gates
 from playground.client.hosts import PERMISSIVE, HostPolicy
-from playground.client.ledger import Ledger, RunRecord
+from playground.client.ledger import Ledger, RunRecord, this_owner
 from playground.client.providers import ProviderConfig
 from playground.client.run_state import (
     CANCEL_TIMEOUT_S,
@@ -65,7 +66,7 @@ from playground.client.run_state import (
     awaiting,
     default_client,
 )
-from playground.client.submit_steps import look_for_lost_task, prepare_and_submit, record_row
+from playground.client.submit_steps import gated_submit, look_for_lost_task, prepare_and_submit, record_row
 from playground.core.guidance import load_guidance
 from playground.core.polling import Observation
 from playground.core.request import VideoRequest
@@ -168,6 +169,13 @@ async def cancel(run_id: str, ledger: Ledger, provider: ProviderConfig) -> bool:
     if record is None or record.finished:
         return False
     ledger.request_cancel(run_id)
+    canceller = f"{this_owner()}:cancel"  # not the driver's name, even when it is this process
+    if record.task_id is None and record.state == RunState.WAITING and ledger.claim(run_id, canceller):
+        # Nobody is driving it (the process that queued it is gone): nothing was sent, so it ends
+        # here. A live driver sees the flag instead and ends it the same way.
+        ledger.event(run_id, RunState.CANCELED, detail=CANCELLED_WAITING, finished=1)
+        ledger.release(run_id, canceller)
+        return True
     if record.task_id is None:
         return False
     async with VideoClient(provider) as client:
@@ -242,6 +250,7 @@ async def _guarded(r: Run, steps: AsyncIterator[RunEvent]) -> AsyncIterator[RunE
                     await _on_cancelled(r)
                 raise
     finally:
+        await release_gates(r)
         if r.recorded:
             r.ledger.release(r.run_id)
 
@@ -285,7 +294,9 @@ async def _on_cancelled(r: Run) -> None:
             cancelled = await asyncio.shield(asyncio.wait_for(r.client.cancel(r.task_id), CANCEL_TIMEOUT_S))
     if not r.recorded:
         return
-    if r.task_id is None:
+    if r.task_id is None and r.state is RunState.WAITING:
+        detail = CANCELLED_WAITING
+    elif r.task_id is None:
         detail = "stopped while the create request was in flight: a task may exist; recover it by id if one appears"
     elif cancelled:
         detail = "stopped by the user; the remote task was cancelled"
@@ -303,14 +314,28 @@ async def _fresh(r: Run, request: VideoRequest | Mapping[str, Any], session_id: 
     async for event in prepare_and_submit(r, request, session_id):
         yield event
     if r.task_id is not None:
-        async for event in follow(r, Observation("queued") if r.state is RunState.QUEUED else None):
+        async for event in _following(r, Observation("queued") if r.state is RunState.QUEUED else None):
             yield event
+
+
+async def _following(r: Run, initial: Observation | None) -> AsyncIterator[RunEvent]:
+    """Follow the task; the run's gates are given back as soon as the task has ended."""
+    async for event in follow(r, initial):
+        if event.state not in IN_FLIGHT:
+            await release_gates(r)  # the next run of the queue may go while this one downloads
+        yield event
 
 
 async def _continue(r: Run, record: RunRecord) -> AsyncIterator[RunEvent]:
     """Whatever step a ledger row stopped at, carried on."""
     yield r.emit(r.state, f"resuming run {r.run_id} (was {record.state}, task {record.task_id or 'not yet created'})")
-    if r.task_id is None:
+    if r.task_id is None and record.state == RunState.WAITING:
+        # Nothing was sent for it: it takes its place in the queue again and is created.
+        async for event in gated_submit(r):
+            yield event
+        if r.task_id is None:
+            return
+    elif r.task_id is None:
         if record.state == RunState.SUBMITTING:
             async for event in look_for_lost_task(r, OutcomeUnknown(
                 "the playground stopped while the create request was in flight; a task may exist",
@@ -323,7 +348,7 @@ async def _continue(r: Run, record: RunRecord) -> AsyncIterator[RunEvent]:
         async for event in deliver(r, record.result_url, record.expires_at):
             yield event
         return
-    async for event in follow(r, None):
+    async for event in _following(r, None):
         yield event
 
 

@@ -7,6 +7,7 @@ provider's task list for it instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -24,6 +25,7 @@ from playground.client.errors import (
     PlaygroundError,
 )
 from playground.client.files import LocalFile, media_values, refuse_local_files, swap_in, swap_out
+from playground.client.gate_steps import gates_free, take_gates
 from playground.client.ledger import RunRecord, this_owner
 from playground.client.providers import ProviderConfig, parse_time
 from playground.client.run_state import Run, RunEvent, awaiting, notes_while, retry_line
@@ -32,6 +34,7 @@ from playground.core.problems import Problem
 from playground.core.profile import Profile, load_profile
 from playground.core.request import REQUEST_ADAPTER, VideoRequest
 from playground.core.rules import CheckOptions, check
+from playground.core.run_states import RunState
 from playground.core.wire import WireFormat, parse, path_of, to_wire
 
 
@@ -71,11 +74,25 @@ async def prepare_and_submit(
     body = to_wire(r.provider.wire, request_model, profile)
     r.wire_body = body
     r.started_at = r.now()
-    record_row(r, session_id, request_model, state="submitting")
+    # A run that must queue is recorded "waiting": nothing is sent until its gates let it.
+    queued = bool(r.options.gates) and not gates_free(r.options.gates)
+    record_row(r, session_id, request_model, state="waiting" if queued else "submitting")
     r.ledger.claim(r.run_id)
-    yield r.emit("submitting", f"sending the create request to {r.provider.describe()}")
-    async for event in submit(r):
+    async for event in gated_submit(r):
         yield event
+
+
+async def gated_submit(r: Run) -> AsyncIterator[RunEvent]:
+    """Take the run's gates (waiting if need be), then send the create request; the create
+    slots are given back once it has answered, the gates only when the task ends."""
+    async with contextlib.AsyncExitStack() as creating:
+        async for event in take_gates(r, creating):
+            yield event
+        if r.state is RunState.CANCELED:
+            return
+        yield r.emit("submitting", f"sending the create request to {r.provider.describe()}")
+        async for event in submit(r):
+            yield event
 
 
 async def _upload(r: Run, path: Path, limit: str, model: str, session_id: str | None, urls: dict[str, str],
@@ -189,10 +206,16 @@ def record_row(r: Run, session_id: str | None, request_model: VideoRequest | Non
         wire_body=body_text, body_hash=hashlib.sha256(canonical.encode()).hexdigest() if canonical else None,
         task_id=r.task_id, out_dir=str(r.out_dir), deadline_s=r.deadline_s, owner=this_owner(),
         heartbeat_at=r.started_at, quote_json=_quote_text(r) if request_model else None,
+        batch_id=r.options.batch[0] if r.options.batch else None, variation_json=_variation_text(r),
     ))
     r.recorded = True
     r.state = state
     r.timeline = [(state, r.started_at)]
+
+
+def _variation_text(r: Run) -> str | None:
+    """The run's axis values in its variations batch (RunOptions.batch), as stored."""
+    return json.dumps(dict(r.options.batch[1]), ensure_ascii=False) if r.options.batch else None
 
 
 def _quote_text(r: Run) -> str | None:
@@ -209,12 +232,19 @@ async def submit(r: Run) -> AsyncIterator[RunEvent]:
     call = asyncio.ensure_future(r.client.submit(r.wire_body, oss_resolve=oss))
     try:
         async for note in notes_while(r, call):
+            for gate in r.options.gates:
+                gate.saw_retry(note)  # a 429: the whole key backs off, not only this run
             yield r.emit("submitting", retry_line(note), retry=note)
         submitted = call.result()
     except OutcomeUnknown as exc:
+        # Never resent: the task may exist, so it is looked for instead.
         async for event in look_for_lost_task(r, exc):
             yield event
         return
+    except PlaygroundError as exc:
+        for gate in r.options.gates:
+            gate.saw_failure(exc)
+        raise
     finally:
         call.cancel()
     r.task_id = submitted.task_id

@@ -21,6 +21,9 @@ class RunState(StrEnum):
     # In progress: the run's stream goes on.
     VALIDATING = "validating"
     UPLOADING = "uploading"
+    # Checked and ready, waiting for a slot of its provider's queue (client/pressure.py):
+    # nothing has been sent, so it can be cancelled, or created after a restart, at no cost.
+    WAITING = "waiting"
     SUBMITTING = "submitting"
     QUEUED = "queued"
     RUNNING = "running"
@@ -73,13 +76,14 @@ class RunState(StrEnum):
 
 
 _ACTIVE = frozenset({
-    RunState.VALIDATING, RunState.UPLOADING, RunState.SUBMITTING, RunState.QUEUED, RunState.RUNNING,
-    RunState.DOWNLOADING,
+    RunState.VALIDATING, RunState.UPLOADING, RunState.WAITING, RunState.SUBMITTING, RunState.QUEUED,
+    RunState.RUNNING, RunState.DOWNLOADING,
 })
 _RESUMABLE = frozenset({RunState.STALLED, RunState.DOWNLOAD_FAILED})
 _LABELS = {
     RunState.VALIDATING: "Checking the request",
     RunState.UPLOADING: "Uploading files",
+    RunState.WAITING: "Waiting in queue",
     RunState.SUBMITTING: "Submitting",
     RunState.QUEUED: "Queued",
     RunState.RUNNING: "Running",

@@ -12,8 +12,9 @@ every UI request while renders ran:
 
 A separate process shares no GIL with the server, and started at nice ``RENDER_NICE`` (its
 threads inherit it) it gets a CPU only when the server's threads leave one free. The cost is
-one process start per worker (under a second, once, overlapping the task's queue delay) and
-a pickle of a small job each way; renders take as long as before when the machine is idle.
+one process start per worker (about 0.3 s of CPU, once, overlapping the task's queue delay;
+``python -m benchmarks bench_render`` measures it) and a pickle of a small job each way;
+renders take as long as before when the machine is idle.
 
 Measured with ``python -m benchmarks bench_ui`` on the 2-core machine, preview p95 over HTTP
 while four 1080P renders run (idle p95 16-19 ms throughout): render threads 154-595 ms;
@@ -49,6 +50,11 @@ _STOP_WAIT_S = 5.0
 _PACKAGE_ROOT = str(Path(playground.__file__).resolve().parent.parent)
 
 
+def worker_command(nice: int = RENDER_NICE) -> list[str]:
+    """The command line of one render process (also what bench_render times a start of)."""
+    return [sys.executable, "-c", BOOT, str(nice), _PACKAGE_ROOT]
+
+
 class WorkerGone(Exception):
     """A render process ended without answering."""
 
@@ -57,9 +63,7 @@ class _Worker:
     """One render process and the two pipes to it."""
 
     def __init__(self, nice: int) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", BOOT, str(nice), _PACKAGE_ROOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
+        self.process = subprocess.Popen(worker_command(nice), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def call(self, job: RenderJob) -> Outcome:
         """Render one job (blocking: run it in a thread)."""

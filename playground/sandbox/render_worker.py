@@ -8,7 +8,9 @@ machine the server that spawned it always wins the CPU.
 This module is the child's whole entry point on purpose: ``multiprocessing``'s ``spawn`` and
 ``forkserver`` re-import the parent's ``__main__`` in every child, which for ``python app.py``
 means importing Gradio and the whole UI into each render process. A plain subprocess running
-this module imports only the sandbox and the media code.
+this module imports only what a render needs: sandbox/worker.py and the media code (the
+package's ``__init__`` resolves its re-exports lazily, so the ASGI app and FastAPI stay out).
+``python -m benchmarks bench_render`` reports the CPU one start costs.
 
 Framing: each message is an 8-byte big-endian length and that many bytes of pickle. Only the
 parent and its own children speak on these pipes, so pickle is safe here.
@@ -31,12 +33,17 @@ _HEADER = struct.Struct(">Q")
 # Run as: python -c BOOT <nice> <directory holding the playground package>. Niceness comes
 # first so even the imports yield to the server; the directory lets the child find the
 # package whatever its working directory.
+#
+# OPENBLAS_NUM_THREADS=1 is set for this process alone, before numpy loads OpenBLAS: rendering
+# never calls BLAS, yet OpenBLAS starts a spinning thread per core when it loads, about 0.1 s
+# of CPU per process start on the 2-core machine (the renderer's parallelism is x264's own).
 BOOT = (
     "import os, sys\n"
     "try:\n"
     "    os.nice(int(sys.argv[1]))\n"
     "except (AttributeError, OSError):\n"
     "    pass\n"
+    "os.putenv('OPENBLAS_NUM_THREADS', '1')\n"
     "sys.path.insert(0, sys.argv[2])\n"
     "from playground.sandbox.render_worker import main\n"
     "sys.exit(main())\n"

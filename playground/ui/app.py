@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from playground.core.profile import MODES, Mode
-from playground.ui import handlers, quote_panel
+from playground.ui import handlers, queue_panel, quote_panel, variations_panel
 from playground.ui.fields import guard
 from playground.ui.forms import TAB_LABELS, MediaSlot, slots
 from playground.ui.history import build_history_tab, wire_history
@@ -22,6 +22,8 @@ from playground.ui.layout import SEED_INFO, ModeTab, build_mode_tab
 from playground.ui.restore import make_restore
 from playground.ui.services import SCENARIOS, Services
 from playground.ui.shot_editor import wire_prompt_craft
+from playground.ui.showcase_deck import DeckBuilder
+from playground.ui.showcase_panel import wire_tab_star
 from playground.ui.thumbs import thumbs_html
 
 PROVIDER_CHOICES = [
@@ -63,8 +65,9 @@ def _header(services: Services) -> None:
     )
 
 
-def build_ui(services: Services) -> gr.Blocks:
-    """The whole playground UI, wired to the given services."""
+def build_ui(services: Services, *, deck: DeckBuilder | None = None) -> gr.Blocks:
+    """The whole playground UI, wired to the given services; ``deck`` builds a browser's offline
+    deck (History's "Download deck"; the server passes the one ``/showcase/deck`` uses)."""
     settings = services.settings
     with gr.Blocks(title="Wan 2.7 Video Playground", analytics_enabled=False) as demo:
         _header(services)
@@ -93,14 +96,18 @@ def build_ui(services: Services) -> gr.Blocks:
                     type="password", label="API key", placeholder="kept only for this browser tab", scale=2
                 )
                 key_note = gr.HTML(handlers.key_note(None, services, settings.provider), padding=False)
+        queue = queue_panel.build()  # this browser's runs in flight, with Cancel
         tabs: dict[Mode, ModeTab] = {}
+        variations: dict[Mode, variations_panel.VariationsPanel] = {}
         with gr.Tabs() as tab_strip:
             for mode in MODES:
                 with gr.Tab(TAB_LABELS[mode], id=mode, elem_id=f"tab-{mode}"):
                     tabs[mode] = build_mode_tab(mode, services.profile)
+                    # Up to two axes over the form, a previewed grid, Send all, the contact sheet.
+                    variations[mode] = variations_panel.build(mode, services.profile)
             with gr.Tab("History", id="history", elem_id="tab-history") as history_tab:
                 cost_totals = quote_panel.build_totals()
-                past = build_history_tab()
+                past = build_history_tab(settings.sharing)
         connection = [provider, wire, base_url, scenario]
         # A browser's History is keyed by a server-signed HttpOnly cookie (playground/web/identity.py),
         # never by anything the page stores or sends as a value.
@@ -127,8 +134,15 @@ def build_ui(services: Services) -> gr.Blocks:
             _wire_import(services, tab, tabs, tab_strip, provider, wire)
             _wire_restore(demo, services, tab)
             _wire_thumbs(services, tab)
+            wire_tab_star(services, tab)  # the Star toggle beside Cancel (showcase_panel.py)
             wire_prompt_craft(services, tab)  # shot-list editor and reference tokens
-        wire_history(services, past, connection, tabs, tab_strip, history_tab)
+        queue_panel.wire(demo, services, queue, [tab.send.click for tab in tabs.values() if tab.send])
+        wire_history(services, past, connection, tabs, tab_strip, history_tab, deck)
+        # A contact sheet's Load into form writes where History's does; Open run selects it there.
+        load_targets = [tab_strip, *(c for mode in MODES for c in tabs[mode].ordered_inputs())]
+        for index, mode in enumerate(MODES):
+            variations_panel.wire(demo, services, variations[mode], tabs[mode].ordered_inputs(), connection,
+                                  load_targets, past.selected, first=index == 0)
         quote_panel.wire_totals(services, cost_totals, [history_tab.select, past.refresh.click, past.timer.tick],
                                 handlers.owner_of)
         # A closed or reloaded tab's server-side data (its typed key) goes with it.
@@ -204,6 +218,9 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
         api_name=f"send_{name}",
         concurrency_limit=None,
         show_progress="hidden",
+        # Send never blocks: each click starts a run of its own (the tab follows the newest,
+        # the others go on in the Queue panel); "once" would drop a click while one streams.
+        trigger_mode="multiple",
     )
     # Cancelling is a request to the running send handler, which asks the provider and reports
     # the outcome; killing the handler instead would leave a paid task running unseen.

@@ -18,11 +18,15 @@ from playground.core.profile import MODES, Mode
 from playground.core.wire import WireFormat
 from playground.ui import history_views as views
 from playground.ui import runs
+from playground.ui.batch_history import batch_records, wire_batches
 from playground.ui.cost_views import run_cost_html
 from playground.ui.forms import field_names, form_from_request
 from playground.ui.handlers import owner_of, session_of
 from playground.ui.layout import ModeTab
 from playground.ui.services import Services
+from playground.ui.showcase_actions import store_of
+from playground.ui.showcase_deck import DeckBuilder
+from playground.ui.showcase_panel import ShowcasePanel, build_run_actions, build_showcase_panel, wire_showcase
 from playground.ui.views import RunView
 from playground.web.media import media_url
 
@@ -66,6 +70,11 @@ class HistoryTab:
     refresh: gr.Button
     timer: gr.Timer
     cost: gr.HTML  # the run's quote and bill (playground/ui/cost_views.py)
+    showcase: ShowcasePanel | None = None  # star, order and share (playground/ui/showcase_panel.py)
+    # A variations batch as a group: the table (and Compare's choices) show only its runs, and
+    # its bundle holds every run's (playground/ui/batch_runs.py, contact_sheet.py).
+    batch_filter: gr.Dropdown | None = None
+    batch_bundle: gr.Button | None = None
 
 
 # Every header on one line and every column in view at 1280 px; long values (ids) wrap in their cells.
@@ -73,10 +82,13 @@ _COLUMN_PX = {"time": 110, "mode": 125, "provider": 100, "status": 105, "duratio
               "prompt": 230, "cost": 120, "task id": 120, "run id": 125}
 
 
-def build_history_tab() -> HistoryTab:
+def build_history_tab(sharing: bool = True) -> HistoryTab:
     with gr.Row():
         mode_filter = gr.Dropdown(["all", *MODES], value="all", label="Mode", scale=1)
         status_filter = gr.Dropdown(STATUS_FILTER, value="all", label="Status", scale=1)
+        # Custom values: a script may name a batch the page has not listed; the listing checks it.
+        batch_filter = gr.Dropdown([("all runs", "all")], value="all", label="Batch", scale=1,
+                                   allow_custom_value=True, elem_id="history-batch")
         refresh = gr.Button("Refresh", scale=0)
     table = gr.Dataframe(headers=views.HEADERS, value=[], interactive=False, wrap=True, label="Runs",
                          elem_id="history-table", max_height=320,
@@ -85,11 +97,13 @@ def build_history_tab() -> HistoryTab:
         with gr.Column(scale=5):
             selected = gr.Textbox(label="Selected run", placeholder="click a row, or paste a run id")
             load = gr.Button("Load into form", variant="primary")
+            run_actions = build_run_actions(sharing)  # star and share the selected run
             request_json = gr.Code(language="json", label="Sent JSON", interactive=False, max_lines=20)
             with gr.Accordion("Export for an integration, or as a bundle", open=False, elem_id="history-export"):
                 with gr.Row():
                     export_kind = gr.Radio(EXPORTS, value="curl", label="Export", scale=3)
                     bundle = gr.Button("Build run bundle (zip)", scale=1)
+                    batch_bundle = gr.Button("Build batch bundle (zip)", scale=1)
                 export_code = gr.Code(language="shell", label="Export code", interactive=False, max_lines=30)
                 bundle_file = gr.File(label="Run bundle", interactive=False)
         with gr.Column(scale=4):
@@ -103,6 +117,7 @@ def build_history_tab() -> HistoryTab:
         compare_ids = gr.CheckboxGroup([], label="Runs to compare (2-4)", elem_id="history-compare")
         compare = gr.Button("Compare")
         compare_view = gr.HTML(padding=False)
+    showcase = build_showcase_panel(run_actions, sharing)
     with gr.Accordion("Recover a task by id", open=False):
         with gr.Row():
             task_id = gr.Textbox(label="Task id", placeholder="a task submitted elsewhere or before a crash", scale=3)
@@ -113,14 +128,16 @@ def build_history_tab() -> HistoryTab:
     timer = gr.Timer(3.0)
     return HistoryTab(mode_filter, status_filter, table, selected, request_json, timeline, guidance, video, response,
                       load, export_kind, export_code, bundle, bundle_file, compare_ids, compare, compare_view, task_id,
-                      recover, recover_status, recover_guidance, recover_video, refresh, timer, cost)
+                      recover, recover_status, recover_guidance, recover_video, refresh, timer, cost, showcase,
+                      batch_filter=batch_filter, batch_bundle=batch_bundle)
 
 
 def wire_history(services: Services, tab: HistoryTab, connection: list[Any],
-                 mode_tabs: dict[Mode, ModeTab], tabs: gr.Tabs, history_tab: gr.Tab) -> None:
+                 mode_tabs: dict[Mode, ModeTab], tabs: gr.Tabs, history_tab: gr.Tab,
+                 deck: DeckBuilder | None = None) -> None:
     listing = [tab.table, tab.compare_ids]
     list_fn = _make_list(services)
-    filters = [tab.mode_filter, tab.status_filter]
+    filters = [tab.mode_filter, tab.status_filter, *([tab.batch_filter] if tab.batch_filter else [])]
     triggers = [history_tab.select, tab.refresh.click, tab.mode_filter.change, tab.status_filter.change, tab.timer.tick]
     gr.on(triggers, list_fn, filters,
           listing, api_name="history", queue=False, show_progress="hidden")
@@ -138,11 +155,16 @@ def wire_history(services: Services, tab: HistoryTab, connection: list[Any],
     tab.selected.change(_make_export(services), [tab.selected, tab.export_kind], [tab.export_code],
                         api_visibility="private", queue=False)
     tab.bundle.click(_make_bundle(services), [tab.selected], [tab.bundle_file], api_name="run_bundle")
+    # A variations batch as a group: listed in the Batch filter, bundled whole (batch_history.py).
+    wire_batches(services, tab, [history_tab.select, tab.refresh.click], write_run_bundle, bundle_secrets)
     tab.compare.click(_make_compare(services), [tab.compare_ids], [tab.compare_view], api_name="compare_runs")
     load_outputs: list[Any] = [tabs]
     for mode in MODES:
         load_outputs += mode_tabs[mode].ordered_inputs()
     tab.load.click(_make_load(services), [tab.selected], load_outputs, api_name="load_into_form")
+    if tab.showcase is not None:
+        wire_showcase(services, tab.showcase, tab.selected, [history_tab.select, tab.refresh.click],
+                      (list_fn, filters, listing), deck)
     recover_outputs = [tab.recover_status, tab.recover_guidance, tab.recover_video]
     tab.recover.click(_make_recover(services), [*connection, tab.task_id], recover_outputs,
                       api_name="recover_task", concurrency_limit=None, show_progress="hidden")
@@ -154,10 +176,12 @@ def _pick(table: Any, evt: gr.SelectData) -> str:
 
 
 def _make_list(services: Services) -> Callable[..., tuple[Any, Any]]:
-    def history(mode: str, status: str, request: gr.Request) -> tuple[Any, Any]:
-        """This browser's runs, newest first."""
-        records = services.ledger().runs(owner_of(services, request), limit=200)
-        table = views.rows(records, mode, status)
+    def history(mode: str, status: str, batch: str | None, request: gr.Request) -> tuple[Any, Any]:
+        """This browser's runs, newest first; with ``batch`` (a batch id, or "all"), that batch's only."""
+        owner = owner_of(services, request)
+        records = batch_records(services, owner, batch) if batch and batch != "all" else \
+            services.ledger().runs(owner, limit=200)
+        table = views.mark_starred(views.rows(records, mode, status), set(store_of(services).starred(owner)))
         ids = [r[-1] for r in table]
         return table, gr.update(choices=ids)
 
@@ -243,34 +267,43 @@ def _make_export(services: Services) -> Callable[..., str]:
     return export_run
 
 
+def bundle_secrets(services: Services, request: gr.Request) -> list[str]:
+    """Every key a bundle must not hold: this tab's typed one and the server's."""
+    key = session_of(services, request).api_key
+    secrets = [key.get_secret_value()] if key is not None else []
+    return secrets + [k.get_secret_value() for k in (services.settings.dashscope_api_key,
+                                                     services.settings.gateway_api_key) if k is not None]
+
+
+def write_run_bundle(services: Services, record: RunRecord, secrets: list[str]) -> Path:
+    """The run's bundle zip, under the data directory's bundles folder (a batch bundle reuses it)."""
+    from playground.client import write_bundle
+
+    events = services.ledger().events(record.run_id)
+    path = services.data_dir / "bundles" / f"{record.run_id}.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bundle(
+        path,
+        # A bundle is shared outside the browser: no owner, no browser or session id in it.
+        record={k: v for k, v in vars(record).items() if k not in ("owner", "session_id")},
+        request=views.request_of(record),
+        wire_body=record.body() or {},
+        responses=services.ledger().responses(record.run_id),  # every answer, oldest first
+        timeline=[(e.state, views._when(e.at)) for e in events],
+        guidance=(record.guidance_text or "").splitlines(),
+        video=Path(p) if (p := views.video_of(record)) else None,
+        secrets=secrets,
+    )
+    return path
+
+
 def _make_bundle(services: Services) -> Callable[..., str | None]:
     def run_bundle(run_id: str, request: gr.Request) -> str | None:
         """A zip of the run for a bug report or a stakeholder: request, responses, timeline, video."""
-        from playground.client import write_bundle
-
         record = _mine(services, request, run_id)
         if record is None:
             raise gr.Error("Select one of your runs first.")
-        events = services.ledger().events(record.run_id)
-        key = session_of(services, request).api_key
-        secrets = [key.get_secret_value()] if key is not None else []
-        secrets += [k.get_secret_value() for k in (services.settings.dashscope_api_key,
-                                                   services.settings.gateway_api_key) if k is not None]
-        path = services.data_dir / "bundles" / f"{record.run_id}.zip"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bundle(
-            path,
-            # A bundle is shared outside the browser: no owner, no browser or session id in it.
-            record={k: v for k, v in vars(record).items() if k not in ("owner", "session_id")},
-            request=views.request_of(record),
-            wire_body=record.body() or {},
-            responses=services.ledger().responses(record.run_id),  # every answer, oldest first
-            timeline=[(e.state, views._when(e.at)) for e in events],
-            guidance=(record.guidance_text or "").splitlines(),
-            video=Path(p) if (p := views.video_of(record)) else None,
-            secrets=secrets,
-        )
-        return services.handout(path)
+        return services.handout(write_run_bundle(services, record, bundle_secrets(services, request)))
 
     return run_bundle
 

@@ -63,6 +63,14 @@ def rows(records: Sequence[RunRecord], mode: str | None, status: str | None) -> 
     return chosen
 
 
+STAR_MARK = "★ "  # before the time of a starred run (this browser's showcase)
+
+
+def mark_starred(table: list[list[str]], starred: set[str]) -> list[list[str]]:
+    """Rows of starred runs (the run id is the last cell) get a star before their time."""
+    return [[STAR_MARK + r[0], *r[1:]] if r and r[-1] in starred else r for r in table]
+
+
 def timeline_html(events: Sequence[LedgerEvent], scrub: Callable[[str], str] = str) -> str:
     """The run's events; ``scrub`` takes out what a browser must not see (server paths)."""
     items = "".join(

@@ -29,6 +29,7 @@ from playground.ui.shot_editor import (
     build_shot_editor,
     token_slot,
 )
+from playground.ui.star_button import build_star_button
 
 _FILE_TYPES = {"image": ["image"], "video": ["video"], "audio": ["audio"]}
 # The largest whole number a request can carry; the duration box takes any number up to it, so
@@ -65,6 +66,7 @@ class ModeTab:
     # The shot-list editor and the reference tokens (playground/ui/shot_editor.py); None where absent.
     shot_editor: ShotEditor | None = None
     reference_tokens: ReferenceTokens | None = None
+    star: gr.Button | None = None  # the Star toggle beside Cancel (playground/ui/star_button.py)
 
     def ordered_inputs(self) -> list[Any]:
         return [self.inputs[name] for name in field_names(self.mode)]
@@ -221,9 +223,12 @@ def _output_panel(tab: ModeTab) -> None:
     with gr.Row():
         tab.send = gr.Button("Send", variant="primary", scale=3)
         tab.cancel = gr.Button("Cancel", variant="stop", scale=1)
+        tab.star = build_star_button(tab.mode)  # stars the run this tab shows (ui/showcase_panel.py)
     tab.status = gr.HTML('<section aria-label="Task status" class="status idle">No task yet.</section>', padding=False)
     tab.guidance = gr.HTML(padding=False)
-    tab.video = gr.Video(label="Video", interactive=False, height=300)
+    # The video's own download button hands the file over; the status never names a server path.
+    tab.video = gr.Video(label="Video", interactive=False, height=300, buttons=["download"],
+                         elem_id=f"{tab.mode}-result-video")
     tab.output = gr.HTML(padding=False)
     with gr.Accordion("Final response", open=False):
         tab.response = gr.Code(value="", language="json", label="Response JSON", interactive=False, max_lines=30)

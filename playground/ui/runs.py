@@ -7,18 +7,29 @@ chooses the provider for a browser session and turns runner events into what the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from playground.client import ProviderConfig, RunEvent, RunOptions, RunState, attach_file
+from playground.client import (
+    ProviderConfig,
+    QueueFull,
+    RunEvent,
+    RunOptions,
+    RunState,
+    attach_file,
+    quote_record,
+    waiting_words,
+)
 from playground.client import run as start_run
 from playground.core.eta import estimate_percent, expected_s
 from playground.core.guidance import REHEARSED, load_guidance, rehearsal_note
@@ -204,11 +215,23 @@ def _retry_line(event: RunEvent) -> str | None:
     return f"attempt {note.attempt}/{note.max_attempts} of {note.op}: {note.reason}; waited {note.wait_s:.1f} s"
 
 
+# A path under the data directory runs to the next space, quote, bracket or separator.
+_PATH_TAIL = r"(?:/[^\s'\"()\[\],;]*)?"
+
+
 def scrub_paths(text: str, services: Services) -> str:
-    """Server paths are for the CLI: a browser sees file names only."""
-    for root in {str(services.data_dir.resolve()), str(services.data_dir)}:
-        text = text.replace(root + "/", "").replace(root, "")
+    """Server paths are for the CLI: a browser sees file names only (``video.mp4``), never
+    where the server keeps them, not even relative to the data directory."""
+    roots = sorted({str(services.data_dir.resolve()), str(services.data_dir)}, key=len, reverse=True)
+    for root in roots:
+        pattern = re.compile(r"(?<![\w./-])" + re.escape(root) + "(" + _PATH_TAIL + r")(?![\w.-])")
+        text = pattern.sub(lambda found: PurePosixPath(found.group(1)).name, text)
     return text
+
+
+# What the status says once the video is in: the panel below plays it, names its measured
+# output, and the video's own download button saves it (the server's path is the CLI's).
+VIDEO_READY = "Video ready: it plays below, with its measured output; the video's download button saves it."
 
 
 def view_of(
@@ -216,7 +239,11 @@ def view_of(
 ) -> RunView:
     note = event.message
     if event.video_path is not None:
-        note = note.replace(str(event.video_path), event.video_path.name)
+        ready = event.state is RunState.SUCCEEDED
+        note = VIDEO_READY if ready else note.replace(str(event.video_path), event.video_path.name)
+    guidance = _guidance(event, recovered)
+    if guidance is not None:  # a provider's or a file system's message may name a server path too
+        guidance = {k: _scrubbed(v, services) for k, v in guidance.items()}
     return RunView(
         state=event.state,
         task_id=event.task_id,
@@ -228,12 +255,20 @@ def view_of(
         progress=event.progress,
         note=scrub_paths(note, services),
         notice=event.notice[1] if event.notice else None,
-        guidance=_guidance(event, recovered),
+        guidance=guidance,
         video_path=services.handout(event.video_path),
         measured=_measured(event),
         response=event.raw,
         retries=tuple(retries),
     )
+
+
+def _scrubbed(value: Any, services: Services) -> Any:
+    if isinstance(value, str):
+        return scrub_paths(value, services)
+    if isinstance(value, list):
+        return [_scrubbed(item, services) for item in value]
+    return value
 
 
 def _refused_view(message: str) -> RunView:
@@ -249,33 +284,84 @@ def _refused_view(message: str) -> RunView:
     )
 
 
+def _queue_full_view(message: str) -> RunView:
+    return RunView(
+        state=RunState.INVALID,
+        note=message,
+        guidance={
+            "title": "Not sent: this browser's queue is full",
+            "trigger": message,
+            "fix": "Wait for a run in the Queue panel to finish, or cancel one there, then send again.",
+            "retry": "Nothing was sent, so nothing to retry; the form is as you left it.",
+        },
+    )
+
+
+async def enqueue(
+    services: Services, connection: Connection, request: Mapping[str, Any], *,
+    options: RunOptions | None = None, slot: tuple[str, str] | None = None, mode: str | None = None,
+) -> str:
+    """Start a run in this browser's queue on the server's board; its run id.
+
+    The run waits (``waiting``, nothing sent) while the browser has
+    ``settings.max_runs_per_browser`` runs at the provider, behind the browser's gate, then
+    any gates in ``options`` (a batch's provider pressure). This is the one way the UI starts
+    a run for a browser: a tab's Send and a variations batch alike.
+
+    Raises :class:`ConnectionError_` (the connection panel is incomplete) or
+    :class:`~playground.client.QueueFull` (the browser has :attr:`Services.queue_limit` runs
+    unfinished); nothing is sent then.
+    """
+    provider = provider_config(services, connection)
+    base = options or run_options(services)
+    mine = services.owner_gate(connection.owner)  # first: a run holds its browser's slot, then waits for its key's
+    opts = dataclasses.replace(base, gates=(mine, *(gate for gate in base.gates if gate is not mine)))
+    ledger = services.ledger()
+    stream = start_run(
+        dict(request), provider, ledger, services.runs_dir,
+        deadline_s=services.settings.run_deadline_s, session_id=connection.owner, options=opts,
+    )
+    quoted = quote_record(opts.quote, sandbox=provider.kind == "sandbox") if opts.quote is not None else None
+    chosen = mode or request.get("mode")
+    return await services.board.start(
+        stream, slot=slot, provider=provider, ledger=ledger, owner=connection.owner,
+        mode=chosen if isinstance(chosen, str) else None, limit=services.queue_limit, quote=quoted,
+    )
+
+
+def queue_room(services: Services, owner: str) -> int:
+    """How many more runs this browser may send now before its queue is full."""
+    return max(0, services.queue_limit - services.board.in_queue(owner))
+
+
 async def follow(
     services: Services, slot: tuple[str, str], connection: Connection, request: Mapping[str, Any],
     *, options: RunOptions | None = None,
 ) -> AsyncIterator[RunView]:
-    """Start a run on the server's board and watch it; ``slot`` is where Cancel finds it.
+    """Start a run in the browser's queue and watch it while it is the newest of ``slot``
+    (the tab and mode it was sent from, where Cancel finds it): a newer Send takes the slot,
+    and this watcher stops before its next view (the run goes on, in the Queue panel).
 
     ``options`` default to :func:`run_options` (the quote panel adds the run's quote and prices).
     """
     try:
-        provider = provider_config(services, connection)
+        run_id = await enqueue(services, connection, request, options=options, slot=slot, mode=slot[1])
     except ConnectionError_ as exc:
         yield _refused_view(str(exc))
         return
-    ledger = services.ledger()
-    stream = start_run(
-        dict(request), provider, ledger, services.runs_dir,
-        deadline_s=services.settings.run_deadline_s, session_id=connection.owner,
-        options=options or run_options(services),
-    )
-    run_id = await services.board.start(stream, slot=slot, provider=provider, ledger=ledger)
-    async for view in watch(services, run_id):
+    except QueueFull as exc:
+        yield _queue_full_view(str(exc))
+        return
+    async for view in watch(services, run_id, slot=slot):
         yield view
 
 
 # While a run waits on its provider, the view is drawn again this often, so elapsed time and
 # the next-poll countdown move between polls (a poll may be 15 s away) and nothing looks frozen.
 TICK_S = 1.0
+# Longest a newer run's first view waits for the older watchers of its tab to leave (they leave
+# as soon as the UI took their last view; a watcher whose page is gone may never be asked again).
+HANDOVER_S = 2.5
 
 
 def _expected_s(services: Services, run_id: str) -> float | None:
@@ -310,9 +396,29 @@ def _ticked(event: RunEvent, view: RunView, expected: float | None) -> RunView:
                                estimate=_estimate(event, elapsed, expected))
 
 
-async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
+def _queue_note(services: Services, run_id: str, event: RunEvent, view: RunView) -> RunView:
+    """A run waiting for a slot says its place in the browser's queue (it changes while it waits)."""
+    if event.state is not RunState.WAITING:
+        return view
+    ahead = services.board.queue_place(run_id)
+    if ahead is None:
+        return view
+    note = f"{waiting_words(ahead)}. Nothing has been sent yet; it starts when a slot frees."
+    said = scrub_paths(event.message, services)
+    return dataclasses.replace(view, note=f"{note} ({said})" if said else note)
+
+
+async def watch(services: Services, run_id: str, *, slot: tuple[str, str] | None = None) -> AsyncIterator[RunView]:
     """Views of a run on the board, from its first event (a refresh can watch it again); while
-    it waits, the last view again every :data:`TICK_S` with its clocks moved on."""
+    it waits, the last view again every :data:`TICK_S` with its clocks moved on.
+
+    With ``slot``, only while the run is that slot's newest: a newer run taking the slot stops
+    this watcher at once (the run goes on), and this run's first view waits until the slot's
+    older watchers have left, so a tab never gets an older run's view after a newer one's."""
+
+    def newest() -> bool:
+        return slot is None or services.board.latest(slot) == run_id
+
     retries: list[str] = []
     request_id: str | None = None
     recovered: tuple[str, int] | None = None
@@ -320,15 +426,26 @@ async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
     events = services.board.watch(run_id)
     pending: asyncio.Future[RunEvent] | None = None
     latest: tuple[RunEvent, RunView] | None = None
+    seats = contextlib.ExitStack()
+    moved: asyncio.Future[Any] | None = None
+    if slot is not None:
+        seat = seats.enter_context(services.board.watchers.watching(slot, run_id, services.board.latest(slot)))
+        moved = asyncio.ensure_future(seat.moved.wait())
+    handed_over = slot is None
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(events))
+            if moved is not None and moved.done() and newest():
+                moved = None  # the slot came back to this run (a reload showed it again)
             ticking = latest is not None and latest[0].state.active
-            done, _ = await asyncio.wait({pending}, timeout=TICK_S if ticking else None)
-            if not done:
-                assert latest is not None
-                yield _ticked(*latest, expected)
+            waits = {pending} if moved is None else {pending, moved}
+            await asyncio.wait(waits, timeout=TICK_S if ticking else None, return_when=asyncio.FIRST_COMPLETED)
+            if not newest():
+                return
+            if not pending.done():
+                if latest is not None:  # a tick (not the slot coming back before any event)
+                    yield _queue_note(services, run_id, latest[0], _ticked(*latest, expected))
                 continue
             arrived, pending = pending, None
             try:
@@ -348,11 +465,18 @@ async def watch(services: Services, run_id: str) -> AsyncIterator[RunView]:
             view.request_id = request_id
             view.estimate = _estimate(event, event.elapsed_s, expected)
             latest = (event, view)
-            yield view
+            if not handed_over and slot is not None:
+                await services.board.watchers.handed_over(slot, run_id, HANDOVER_S)
+                handed_over = True
+            if not newest():
+                return
+            yield _queue_note(services, run_id, event, view)
     finally:
-        if pending is not None:
-            pending.cancel()
-            await asyncio.wait({pending})
+        for waiting in (pending, moved):
+            if waiting is not None and not waiting.done():
+                waiting.cancel()
+                await asyncio.wait({waiting})
+        seats.close()
         close = getattr(events, "aclose", None)  # an async generator: leaving it early closes it
         if close is not None:
             await close()

@@ -9,13 +9,16 @@ from pydantic import SecretStr
 
 from playground.client import (
     PERMISSIVE,
+    Gate,
     HostPolicy,
     Ledger,
+    ProviderConfig,
     RunBoard,
     RunRecord,
     UploadBook,
     ledger_path,
     open_ledger,
+    pressure_for,
 )
 from playground.core.profile import Profile
 from playground.core.signing import sandbox_key
@@ -52,6 +55,30 @@ class Services:
     # uploads it again when a request goes to another model, key, or after 48 h.
     uploads: UploadBook = field(default_factory=UploadBook)
     hosts: HostPolicy = PERMISSIVE  # where the server may send requests (the server passes its strict one)
+    # One gate per browser: at most settings.max_runs_per_browser of its runs at the provider at
+    # once; its other Sends wait in its queue (``waiting``), nothing sent until a slot frees.
+    gates: dict[str, Gate] = field(default_factory=dict)
+
+    def owner_gate(self, owner: str) -> Gate:
+        """This browser's gate (made on first use; the same one for every tab of the browser)."""
+        gate = self.gates.get(owner)
+        if gate is None:
+            gate = self.gates[owner] = Gate(self.settings.max_runs_per_browser, "this browser")
+        return gate
+
+    def resume_gates(self, record: RunRecord, provider: ProviderConfig) -> tuple[Gate, ...]:
+        """The gates a run resumed at start-up waits behind again: its browser's, and for a
+        variation its provider key's pressure (as when it was sent)."""
+        gates: tuple[Gate, ...] = (self.owner_gate(record.session_id or ""),)
+        if record.batch_id:
+            gates += (pressure_for(provider, self.settings.concurrency),)
+        return gates
+
+    @property
+    def queue_limit(self) -> int:
+        """How many runs one browser may have unfinished: its cap at the provider, plus a
+        waiting list as long as one variations grid; a Send beyond it is refused, nothing lost."""
+        return self.settings.max_runs_per_browser + self.settings.max_variations
 
     def sandbox_key(self, owner: str) -> SecretStr:
         """This owner's own sandbox key: the sandbox keeps each key's tasks apart."""

@@ -70,6 +70,32 @@ CSS = """
         background: rgba(99, 102, 241, 0.08); }
 .cost ul { margin: 0.2rem 0 0 1rem; padding: 0; font-size: 0.82rem; }
 .cost table.quote-vs-bill { font-size: 0.85rem; margin-top: 0.3rem; }
+.var-cells { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 0.5rem;
+             margin-top: 0.5rem; }
+.var-cell { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4rem 0.6rem;
+            font-size: 0.85rem; min-width: 0; }
+.var-cell.bad { border-color: #b91c1c; background: rgba(239, 68, 68, 0.06); }
+.var-cell .var-badge { font-size: 0.75rem; padding: 0 0.4rem; border-radius: 999px;
+                       border: 1px solid var(--border-color-primary); }
+.var-cell ul.problems { margin: 0.2rem 0 0 1rem; padding: 0; color: #b91c1c; }
+.var-cell pre.var-body { max-height: 220px; overflow: auto; font-size: 0.75rem; margin: 0.3rem 0 0; }
+.var-cost { font-size: 0.8rem; opacity: 0.85; } .var-quote { font-size: 0.85rem; margin-top: 0.2rem; }
+.var-sent { margin-top: 0.4rem; font-weight: 600; }
+.sheet-head { display: flex; justify-content: space-between; align-items: center; gap: 0.5rem; flex-wrap: wrap; }
+.sheet-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 0.5rem;
+              margin-top: 0.5rem; }
+.sheet-cell { margin: 0; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4rem;
+              min-width: 0; }
+.sheet-cell figcaption { font-size: 0.85rem; margin-bottom: 0.3rem; }
+.sheet-cell video { width: 100%; max-height: 200px; border-radius: 6px; background: #000; }
+.sheet-cell .novideo { padding: 2rem 0.5rem; text-align: center; border: 1px dashed var(--border-color-primary);
+                       border-radius: 6px; }
+.sheet-actions { display: flex; flex-wrap: wrap; gap: 0.25rem; margin-top: 0.3rem; }
+.sheet-actions button, .sheet .sync-play { font-size: 0.8rem; padding: 0.15rem 0.5rem; border-radius: 6px;
+                                           border: 1px solid var(--border-color-primary); cursor: pointer;
+                                           background: var(--button-secondary-background-fill);
+                                           color: var(--button-secondary-text-color); }
+.sheet-actions button[aria-pressed="true"] { font-weight: 700; }
 """
 
 # Plays every video of a comparison from the start together and keeps them together on seek.

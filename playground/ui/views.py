@@ -118,6 +118,10 @@ def guidance_html(guidance: dict[str, Any] | None) -> str:
 def measured_html(measured: dict[str, Any]) -> str:
     if not measured:
         return ""
-    keys = [("Size", "size"), ("Duration", "duration"), ("Frame rate", "fps"), ("Bytes", "bytes"), ("Codec", "codec")]
-    cells = " · ".join(f"{label}: <strong>{_e(measured[key])}</strong>" for label, key in keys if key in measured)
+    # What the file is, measured on the server: never where the server keeps it (that is the CLI's).
+    keys = [("Width × height", "size"), ("Duration", "duration"), ("Frame rate", "fps"), ("File size", "bytes"),
+            ("Codec", "codec")]
+    units = {"bytes": " bytes"}
+    cells = " · ".join(f"{label}: <strong>{_e(measured[key])}{units.get(key, '')}</strong>"
+                       for label, key in keys if key in measured)
     return f'<div class="measured" aria-label="Measured output">Measured output — {cells}</div>'
