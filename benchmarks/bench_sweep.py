@@ -36,7 +36,8 @@ from playground.client.run_state import RunOptions
 from playground.client.sweep import SweepItem, SweepPlan, SweepRun, describe_provider, new_batch_id, run_sweep
 from playground.core.guidance import load_guidance
 from playground.core.profile import load_profile
-from playground.core.variations import Axis, preview
+from playground.core.variation_grid import preview
+from playground.core.variations import Axis
 from playground.sandbox import SandboxConfig, serve_in_thread, standalone_app
 from playground.sandbox.render_pool import RenderPool
 from playground.sandbox.worker import RenderJob

@@ -61,16 +61,8 @@ from playground.core.prices import PriceError, PriceTable, load_prices
 from playground.core.profile import Profile, ProfileError, load_profile
 from playground.core.quote import Quote, money
 from playground.core.rules import CheckOptions
-from playground.core.variations import (
-    Axis,
-    Grid,
-    VariationError,
-    parse_vary,
-    preview,
-    seed_axis,
-    template_axis,
-    total_quote,
-)
+from playground.core.variation_grid import Grid, preview, total_quote
+from playground.core.variations import Axis, VariationError, parse_vary, seed_axis, template_axis
 from playground.core.wire import FORMATS, parse
 from playground.settings import PROVIDERS, Settings
 

@@ -27,6 +27,7 @@ from playground.media.checks import check_file
 from playground.media.samples import make_image
 from playground.settings import DASHSCOPE_REGIONS, Settings
 from playground.ui import runs
+from playground.ui.connection import Connection, provider_config, run_options
 from playground.ui.services import Services
 from tests.fixtures_client import FAST, collect, new_key
 from tests.fixtures_sandbox import dashscope_headers, upload, wait_dashscope
@@ -65,19 +66,19 @@ def services(tmp_path: Path) -> Services:
     return Services(settings, load_profile(), "http://127.0.0.1:9/sandbox", settings.data_dir)
 
 
-def connection(sandbox_base: str | None, key: SecretStr) -> runs.Connection:
+def connection(sandbox_base: str | None, key: SecretStr) -> Connection:
     base = f"{sandbox_base}/api/v1" if sandbox_base else None
-    return runs.Connection(provider="dashscope", wire="dashscope", base_url=base, scenario=None, api_key=key,
+    return Connection(provider="dashscope", wire="dashscope", base_url=base, scenario=None, api_key=key,
                            owner=OWNER)
 
 
-async def send(services: Services, conn: runs.Connection, body: dict[str, Any], ledger: Ledger, out: Path,
+async def send(services: Services, conn: Connection, body: dict[str, Any], ledger: Ledger, out: Path,
                *, book: bool = True) -> list[Any]:
     """Send as the UI's Send does (its run options, its provider), polling fast."""
-    options = dataclasses.replace(runs.run_options(services), schedule=FAST)
+    options = dataclasses.replace(run_options(services), schedule=FAST)
     if not book:
         options = dataclasses.replace(options, uploads=None)
-    provider = runs.provider_config(services, conn)
+    provider = provider_config(services, conn)
     return await collect(run(body, provider, ledger, out, session_id=conn.owner, options=options))
 
 
@@ -229,7 +230,7 @@ async def test_a_local_file_for_singapore_is_refused_before_anything_is_sent(
                                api_key=new_key())
     for url in (str(frame), "oss://dashscope-instant/abc/2026-01-01/x/frame.png"):
         events = await collect(run(i2v(url), singapore, ledger, tmp_path / "out",
-                                   options=dataclasses.replace(runs.run_options(services), allow_local_files=True)))
+                                   options=dataclasses.replace(run_options(services), allow_local_files=True)))
         error = events[-1].error
         assert isinstance(error, LocalFileWrongRegion), events[-1].message
         for words in ("input.media[0].url", "Singapore", "China (Beijing) only", "use a public URL",

@@ -18,6 +18,7 @@ from playground.client import Gate, Ledger, QueueFull, RunBoard, RunEvent, RunOp
 from playground.core.profile import load_profile
 from playground.settings import Settings
 from playground.ui import runs
+from playground.ui.connection import Connection, run_options
 from playground.ui.services import Services
 from tests.fixtures_client import FAST, new_key, sandbox_provider
 
@@ -173,8 +174,8 @@ def services(tmp_path: Path) -> Services:
     return Services(settings, load_profile(), "http://127.0.0.1:9/sandbox", settings.data_dir)
 
 
-def connection(base: str, owner: str = OWNER) -> runs.Connection:
-    return runs.Connection(provider="sandbox", wire="dashscope", base_url=base, scenario=None, api_key=new_key(),
+def connection(base: str, owner: str = OWNER) -> Connection:
+    return Connection(provider="sandbox", wire="dashscope", base_url=base, scenario=None, api_key=new_key(),
                            owner=owner)
 
 
@@ -182,7 +183,7 @@ async def test_the_tab_follows_its_newest_run_and_the_queue_limit_holds(
     start_sandbox: Callable[..., str], services: Services
 ) -> None:
     slow_base = f"{start_sandbox(delay_scale=0.5)}/sandbox"  # the older run holds its slot for seconds
-    options = dataclasses.replace(runs.run_options(services), schedule=FAST)
+    options = dataclasses.replace(run_options(services), schedule=FAST)
     slot = ("tab-1", "text-to-video")
     older = runs.follow(services, slot, connection(slow_base), t2v("older send"), options=options)
     first = await anext(older)

@@ -10,6 +10,7 @@ import pytest
 from playground.core.prices import load_prices
 from playground.core.profile import load_profile
 from playground.core.rules import check
+from playground.core.variation_grid import preview
 from playground.core.variations import (
     Axis,
     VariationError,
@@ -17,7 +18,6 @@ from playground.core.variations import (
     field_choices,
     parse_axis,
     parse_vary,
-    preview,
     seed_axis,
     template_axis,
     variable_fields,

@@ -24,8 +24,9 @@ from typing import Any
 
 from playground.client import QueueFull, RunRecord, check_budget, pressure_for
 from playground.core.profile import Mode
-from playground.core.variations import Grid, GridEntry
+from playground.core.variation_grid import Grid, GridEntry
 from playground.ui import quote_panel, runs
+from playground.ui.connection import Connection, ConnectionError_, provider_config, run_options
 from playground.ui.services import Services
 
 # What a batch id looks like: the server makes them, so anything else names no batch.
@@ -80,7 +81,7 @@ def _mode_of(record: RunRecord) -> str | None:
     return match.group(1) if match else None
 
 
-def refusal(services: Services, grid: Grid, connection: runs.Connection) -> str | None:
+def refusal(services: Services, grid: Grid, connection: Connection) -> str | None:
     """Why the whole batch may not be sent (a daily budget it would pass), else None."""
     browser, server = quote_panel.budgets(services)
     if connection.provider == "sandbox" or (browser is None and server is None):
@@ -96,7 +97,7 @@ def refusal(services: Services, grid: Grid, connection: runs.Connection) -> str 
 
 
 async def start_batch(
-    services: Services, connection: runs.Connection, mode: Mode, entries: Sequence[GridEntry], batch_id: str,
+    services: Services, connection: Connection, mode: Mode, entries: Sequence[GridEntry], batch_id: str,
 ) -> list[str]:
     """Start each entry as a run of the batch in this browser's queue (``runs.enqueue``, as a
     Send does); their run ids, in grid order.
@@ -105,8 +106,8 @@ async def start_batch(
     the browser's queue has no room for the whole batch.
     """
     try:
-        provider = runs.provider_config(services, connection)
-    except runs.ConnectionError_ as exc:
+        provider = provider_config(services, connection)
+    except ConnectionError_ as exc:
         raise BatchRefused(str(exc)) from None
     room = runs.queue_room(services, connection.owner)
     if room < len(entries):
@@ -116,7 +117,7 @@ async def start_batch(
     # Behind the browser's gate (enqueue adds it), the provider key's: bounded tasks in flight,
     # and one shared backoff after a 429.
     gates = (pressure_for(provider, services.settings.concurrency),)
-    base = runs.run_options(services)
+    base = run_options(services)
     started: list[str] = []
     for entry in entries:
         q = entry.quote

@@ -30,6 +30,7 @@ from playground.core.signing import BROWSER_COOKIE, browser_id
 from playground.core.wire import WireFormat, path_of
 from playground.settings import Provider
 from playground.ui import examples, quote_panel, runs, thumbs
+from playground.ui.connection import Connection, api_base
 from playground.ui.forms import TAB_LABELS, field_names, form_from_request, request_from_form, slots
 from playground.ui.layout import duration_info
 from playground.ui.preview import build_preview, sandbox_url_problems
@@ -163,9 +164,9 @@ def make_duration_follow(services: Services, mode: Mode) -> Callable[[str, Any],
 def _connection(
     request: gr.Request | None, services: Services, provider: Provider, wire: Any, base_url: str | None,
     scenario: str | None,
-) -> runs.Connection:
+) -> Connection:
     session = session_of(services, request)
-    return runs.Connection(
+    return Connection(
         provider=provider,
         wire=services.wire_for(provider, wire),
         base_url=(base_url or "").strip() or None,
@@ -274,8 +275,8 @@ def make_export(services: Services, mode: Mode) -> Callable[..., str]:
         if not parsed:
             return ""
         fmt = services.wire_for(provider, wire)
-        connection = runs.Connection(provider, fmt, (base_url or "").strip() or None, None, None, "")
-        base = runs.api_base(services, connection)
+        connection = Connection(provider, fmt, (base_url or "").strip() or None, None, None, "")
+        base = api_base(services, connection)
         writer = {"python": snippets.python_script, "javascript": snippets.javascript_script}.get(
             kind, snippets.curl_script
         )

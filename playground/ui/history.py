@@ -19,6 +19,7 @@ from playground.core.wire import WireFormat
 from playground.ui import history_views as views
 from playground.ui import runs
 from playground.ui.batch_history import batch_records, wire_batches
+from playground.ui.connection import Connection, ConnectionError_, provider_config, run_options
 from playground.ui.cost_views import run_cost_html
 from playground.ui.forms import field_names, form_from_request
 from playground.ui.handlers import owner_of, session_of
@@ -378,12 +379,12 @@ def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, 
                 status, guidance, video, _, _ = view.as_outputs()
                 yield status, guidance, video
             return
-        connection = runs.Connection(provider=provider, wire=services.wire_for(provider, wire),
+        connection = Connection(provider=provider, wire=services.wire_for(provider, wire),
                                      base_url=(base_url or "").strip() or None, scenario=None,
                                      api_key=session.api_key, owner=session.owner)
         try:
-            config = runs.provider_config(services, connection)
-        except runs.ConnectionError_ as exc:
+            config = provider_config(services, connection)
+        except ConnectionError_ as exc:
             raise gr.Error(str(exc)) from None
         ledger = services.ledger()
 
@@ -391,7 +392,7 @@ def _make_recover(services: Services) -> Callable[..., AsyncIterator[tuple[Any, 
             return recover_run(task_id, config, ledger, services.runs_dir,
                                deadline_s=services.settings.run_deadline_s,
                                session_id=session.owner,
-                               options=runs.run_options(services))
+                               options=run_options(services))
 
         # Two clicks (or two calls at once) follow one run: the second watches the first.
         key = ("recover", session.owner, config.base_url, task_id)

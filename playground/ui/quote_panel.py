@@ -48,6 +48,7 @@ from playground.core.rules import CheckOptions, check, duration_rule
 from playground.core.wire import WireFormat, path_of
 from playground.settings import Provider
 from playground.ui import cost_views, runs
+from playground.ui.connection import Connection, run_options
 from playground.ui.forms import field_names, request_from_form
 from playground.ui.services import Services
 from playground.ui.views import RunView
@@ -97,14 +98,14 @@ def request_of(
     return verdict.request, []
 
 
-def quote_of(services: Services, request: VideoRequest, connection: runs.Connection) -> Quote:
+def quote_of(services: Services, request: VideoRequest, connection: Connection) -> Quote:
     """The quote of a valid request for this connection, with the lengths this browser's attaches measured."""
     where = region(services, connection.provider, connection.base_url)
     lengths = services.uploads.lengths(connection.owner)
     return quote(request, services.profile, prices(services), where, lengths, fmt=connection.wire)
 
 
-def answer(services: Services, mode: Mode, connection: runs.Connection, form: Mapping[str, Any]) -> dict[str, Any]:
+def answer(services: Services, mode: Mode, connection: Connection, form: Mapping[str, Any]) -> dict[str, Any]:
     """What ``/quote_<mode>`` answers: the quote's JSON, and the budget left where one applies."""
     request, problems = request_of(services, mode, form, connection.wire)
     if request is None:
@@ -156,7 +157,7 @@ def _pending_for(owner: str, currency: str | None) -> dict[Scope, float]:
 
 
 async def send(
-    services: Services, mode: Mode, slot: tuple[str, str], connection: runs.Connection, body: Mapping[str, Any],
+    services: Services, mode: Mode, slot: tuple[str, str], connection: Connection, body: Mapping[str, Any],
 ) -> AsyncIterator[tuple[Any, ...]]:
     """Send a request (``runs.follow``) with its quote; refused first if it would pass a daily budget.
 
@@ -180,7 +181,7 @@ async def send(
             return
         token = next(_TOKENS)
         _PENDING[token] = (connection.owner, q.total_max or 0.0, q.currency)
-    options = dataclasses.replace(runs.run_options(services), quote=q, prices=prices(services),
+    options = dataclasses.replace(run_options(services), quote=q, prices=prices(services),
                                   region=q.region if q is not None else region(services, connection.provider,
                                                                                connection.base_url))
     quoted = quote_record(q, sandbox=sandbox) if q is not None else None
@@ -301,7 +302,7 @@ def make_quote(services: Services, mode: Mode, owner_of: Owner) -> Callable[...,
         provider, wire, base_url = args[:3]
         form = dict(zip(names, args[3:-1], strict=True))
         chosen: Provider = provider if provider in ("sandbox", "dashscope", "gateway") else "sandbox"
-        connection = runs.Connection(provider=chosen, wire=services.wire_for(chosen, wire),
+        connection = Connection(provider=chosen, wire=services.wire_for(chosen, wire),
                                      base_url=(base_url or "").strip() or None, scenario=None, api_key=None,
                                      owner=owner_of(services, args[-1]))
         return answer(services, mode, connection, form)

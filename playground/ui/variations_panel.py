@@ -27,20 +27,20 @@ import gradio as gr
 
 from playground.core.profile import Mode, Profile
 from playground.core.rules import CheckOptions
+from playground.core.variation_grid import Grid, preview
 from playground.core.variations import (
     Axis,
-    Grid,
     VariationError,
     field_choices,
     parse_axis,
-    preview,
     seed_axis,
     template_axis,
     variable_fields,
 )
 from playground.core.wire import path_of
 from playground.settings import Provider
-from playground.ui import batch_runs, quote_panel, runs
+from playground.ui import batch_runs, quote_panel
+from playground.ui.connection import Connection
 from playground.ui.contact_sheet import ContactSheet, build_sheet
 from playground.ui.forms import field_names, request_from_form
 from playground.ui.handlers import _named, session_of
@@ -147,7 +147,7 @@ def axis_of(mode: Mode, profile: Profile, name: str | None, text: str | None, dr
     return parse_axis(str(name), text, mode, profile)
 
 
-def judge(services: Services, mode: Mode, connection: runs.Connection, form: Mapping[str, Any],
+def judge(services: Services, mode: Mode, connection: Connection, form: Mapping[str, Any],
           axes: tuple[Any, ...]) -> Grid:
     """The grid of the form and the axes, each request judged; VariationError when it cannot be built."""
     field_1, values_1, field_2, values_2, draw = axes
@@ -173,12 +173,12 @@ def judge(services: Services, mode: Mode, connection: runs.Connection, form: Map
 # -- handlers ----------------------------------------------------------------------------------
 
 
-def _split(services: Services, mode: Mode, args: tuple[Any, ...]) -> tuple[runs.Connection, tuple[Any, ...],
+def _split(services: Services, mode: Mode, args: tuple[Any, ...]) -> tuple[Connection, tuple[Any, ...],
                                                                            dict[str, Any]]:
     provider, wire, base_url, scenario = args[:4]
     chosen: Provider = provider if provider in ("sandbox", "dashscope", "gateway") else "sandbox"
     session = session_of(services, args[-1])
-    connection = runs.Connection(
+    connection = Connection(
         provider=chosen, wire=services.wire_for(chosen, wire), base_url=(base_url or "").strip() or None,
         scenario=None if scenario in (None, "", "none") else scenario, api_key=session.api_key, owner=session.owner,
     )

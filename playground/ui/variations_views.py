@@ -11,7 +11,7 @@ import html
 import json
 from typing import Any
 
-from playground.core.variations import Grid, GridEntry
+from playground.core.variation_grid import Grid, GridEntry
 
 
 def _e(value: object) -> str:
