@@ -99,8 +99,11 @@ def test_cancel_of_a_running_task_tells_the_truth(page: Any) -> None:
 def test_history_details_follow_a_running_run_to_its_video(page: Any) -> None:
     """Select a run in History while it runs: its details move on by themselves to Succeeded,
     with the video, without clicking anything again."""
+    # The slow rehearsal keeps the task going for tens of seconds, so it is still running when
+    # History opens it even on a loaded machine (a 15 s render could end before the click).
+    choose_scenario(page, "slow")
     scope = t2v(page)
-    fill_t2v(scope, "Follow me in History", duration=15)
+    fill_t2v(scope, "Follow me in History")
     scope.get_by_role("button", name="Send").click()
     scope.locator(f"{STATUS}[data-state='running']").wait_for(timeout=60_000)
     history_row(page, "Follow me in History").click()

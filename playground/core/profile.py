@@ -11,24 +11,20 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from playground.core.extending import read_extending
 from playground.core.jsonfile import JsonFileError, decode_json, read_json_file
 
-Mode = Literal["text-to-video", "image-to-video", "reference-to-video", "video-edit"]
-MODES: tuple[Mode, ...] = ("text-to-video", "image-to-video", "reference-to-video", "video-edit")
-MediaType = Literal[
-    "first_frame",
-    "last_frame",
-    "driving_audio",
-    "first_clip",
-    "reference_image",
-    "reference_video",
-    "video",
-]
+# The plain names live in modes.py (no pydantic: the render processes import them alone);
+# re-exported here so callers of the profile find them where they always did.
+from playground.core.modes import MODES as MODES
+from playground.core.modes import MediaLimit as MediaLimit
+from playground.core.modes import MediaType as MediaType
+from playground.core.modes import Mode as Mode
+
 DEFAULT_PROFILE = "wan-2.7"
 
 
@@ -85,22 +81,6 @@ class DurationRule(_Frozen):
         if self.keep_source is not None and self.keep_source not in base:
             base.insert(0, self.keep_source)
         return base
-
-
-class MediaLimit(_Frozen):
-    """Limits of one kind of media item, checked on files before anything is sent."""
-
-    kind: Literal["image", "audio", "video"]
-    formats: tuple[str, ...]
-    max_bytes: int
-    min_side: int | None = None
-    max_side: int | None = None
-    max_aspect: float | None = None
-    min_seconds: float | None = None
-    max_seconds: float | None = None
-    # False where the documentation says "PNG (no alpha)" (reference images, S3/S4): a picture
-    # with transparency is refused before it is uploaded, not after the task has queued.
-    allows_alpha: bool = True
 
 
 class ShotLimits(_Frozen):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from playground.core.modes import MediaLimit
 from playground.core.problems import Loc, Problem
-from playground.core.profile import MediaLimit
 from playground.media.probe import MediaError, MediaInfo, OversizeImage, check_media, probe
 
 

@@ -25,8 +25,8 @@ from av.stream import Stream
 from av.video.stream import VideoStream
 from PIL import Image
 
+from playground.core.modes import MediaLimit
 from playground.core.problems import Loc, Problem
-from playground.core.profile import MediaLimit
 
 Kind = Literal["image", "video", "audio"]
 

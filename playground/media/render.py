@@ -24,7 +24,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from playground.core.profile import MODES
+from playground.core.modes import MODES
 from playground.media._encode import encode_frames
 from playground.media._overlay import Overlay, shot_swatch_box
 from playground.media._prefetch import prefetched

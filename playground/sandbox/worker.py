@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playground.core.geometry import nearest_ratio, output_size
-from playground.core.profile import MediaLimit, Mode
+from playground.core.modes import MediaLimit, Mode
 from playground.media.cues import ShotCue, visible
 
 if TYPE_CHECKING:

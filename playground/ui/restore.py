@@ -16,7 +16,7 @@ from typing import Any
 
 import gradio as gr
 
-from playground.client import RunRecord
+from playground.client import RunRecord, RunState
 from playground.core.profile import Mode
 from playground.ui import history_views, runs
 from playground.ui.forms import field_names, form_from_request
@@ -67,6 +67,8 @@ def recorded_panel(services: Services, record: RunRecord, *, now: float | None =
     """The run panel for a run the board is not driving: what the ledger recorded of it."""
     events = services.ledger().events(record.run_id)
     note = runs.scrub_paths(events[-1].detail or "", services) if events else ""
+    if record.state == RunState.SUCCEEDED and history_views.video_of(record):
+        note = runs.VIDEO_READY  # as the live view says it: the file is the video below, not a path
     if not record.finished:
         follow = f"recover task {record.task_id} by id in History to follow it" if record.task_id else (
             "it never reached the provider")
