@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_app import RunningApp, start_app, stop_app
+from tests.fixtures_app import RunningApp, shoot, start_app, stop_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -96,6 +96,8 @@ def test_sweep_preview_send_sheet_sync_load_and_reload(sweep_page: Any) -> None:
     chosen = grid.locator("article[aria-label='Variation 5: aspect_ratio=1:1 · duration=3']")
     expected_body = chosen.locator("pre.var-body").inner_text()
     assert '"ratio": "1:1"' in expected_body and '"duration": 3' in expected_body
+    grid.scroll_into_view_if_needed()
+    shoot(page, "variations-grid", full_page=False)
 
     # 2. Send all: the 4 valid ones become one batch; the sheet shows its 4 runs.
     scope.get_by_role("button", name="Send all").click()
@@ -132,6 +134,8 @@ def test_sweep_preview_send_sheet_sync_load_and_reload(sweep_page: Any) -> None:
     )
     clocks = page.eval_on_selector_all(f"{SHEET} video.sync", "vs => vs.map(v => v.currentTime)")
     assert max(clocks) - min(clocks) < 0.6, clocks
+    page.locator(SHEET).scroll_into_view_if_needed()
+    shoot(page, "contact-sheet", full_page=False)
 
     # 5. Load into form: the tab's Request JSON is the variation's body, byte for byte.
     scope.get_by_label("Prompt", exact=True).fill("Something else entirely")
