@@ -290,6 +290,7 @@ _REQUIRED_IDS = (
     "unexpected_response", "task_failed", "outcome_unknown", "deadline_passed", "connect_failed",
     "read_timeout", "chat_endpoint", "task_charged_chat", "download_failed", "result_expired",
     "local_file_needs_url", "upload_failed", "invalid_request", "run_crashed", "local_file_region",
+    "budget_exceeded", "connection_incomplete", "queue_full", "sandbox_foreign_file",
 )
 
 

@@ -20,7 +20,6 @@ from typing import Any
 import gradio as gr
 from pydantic import SecretStr
 
-from playground.client import RunState
 from playground.core import importer, snippets
 from playground.core.problems import Problem
 from playground.core.profile import MODES, Mode
@@ -239,18 +238,8 @@ def make_send(services: Services, mode: Mode) -> Callable[..., AsyncIterator[tup
 
 
 def _not_sent(problems: list[Problem], fmt: WireFormat) -> RunView:
-    lines = [p.line(path_of(fmt, p.loc)) for p in problems]
-    return RunView(
-        state=RunState.INVALID,
-        note="Not sent: the sandbox would refuse a file it does not hold.",
-        guidance={
-            "title": "Not sent: the sandbox reads only its own files",
-            "trigger": "A media URL points at another host; the sandbox never fetches files from elsewhere.",
-            "fix": "Upload the file in its slot (the URL is then the sandbox's own), or choose another provider.",
-            "retry": "Nothing was sent, so nothing to retry.",
-            "details": lines,
-        },
-    )
+    return runs.not_sent_view("sandbox_foreign_file", "Not sent: the sandbox would refuse a file it does not hold.",
+                              details=[p.line(path_of(fmt, p.loc)) for p in problems])
 
 
 def make_cancel(services: Services, mode: Mode) -> Callable[[gr.Request], Awaitable[None]]:

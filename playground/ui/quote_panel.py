@@ -214,18 +214,9 @@ def refusal_view(
     """The "not sent" panel of a Send over budget: the guidance card, with what is left and how to lower it."""
     entry = load_guidance().entry("budget_exceeded")
     details = [*refused.facts(), *lower_it(services, q, request, refused.left, owner)]
-    return RunView(
-        state=RunState.INVALID,
-        note=f"Not sent: {refused.message()}.",
-        guidance={
-            "title": entry.title,
-            "trigger": f"{refused.message()[0].upper()}{refused.message()[1:]}. {entry.trigger}",
-            "fix": entry.fix,
-            "retry": entry.retry.summary(),
-            "did": entry.did,
-            "details": details,
-        },
-    )
+    reason = refused.message()
+    return runs.not_sent_view("budget_exceeded", f"Not sent: {reason}.",
+                              trigger=f"{reason[0].upper()}{reason[1:]}. {entry.trigger}", details=details)
 
 
 def lower_it(services: Services, q: Quote, request: VideoRequest | None, left: float, owner: str = "") -> list[str]:

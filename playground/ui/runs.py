@@ -174,30 +174,15 @@ def _scrubbed(value: Any, services: Services) -> Any:
     return value
 
 
-def _refused_view(message: str) -> RunView:
-    return RunView(
-        state=RunState.INVALID,
-        note=message,
-        guidance={
-            "title": "Not sent: the connection is incomplete",
-            "trigger": message,
-            "fix": "Complete the connection panel, then send again.",
-            "retry": "Nothing was sent, so nothing to retry.",
-        },
-    )
-
-
-def _queue_full_view(message: str) -> RunView:
-    return RunView(
-        state=RunState.INVALID,
-        note=message,
-        guidance={
-            "title": "Not sent: this browser's queue is full",
-            "trigger": message,
-            "fix": "Wait for a run in the Queue panel to finish, or cancel one there, then send again.",
-            "retry": "Nothing was sent, so nothing to retry; the form is as you left it.",
-        },
-    )
+def not_sent_view(entry_id: str, note: str, *, trigger: str | None = None, details: Sequence[str] = ()) -> RunView:
+    """The panel of a Send refused before anything left: the guidance table's card (``entry_id``),
+    with this refusal's own reason as what happened (``trigger``; the table's words otherwise)."""
+    entry = load_guidance().entry(entry_id)
+    card: dict[str, Any] = {"title": entry.title, "trigger": trigger or entry.trigger, "fix": entry.fix,
+                            "retry": entry.retry.summary(), "did": entry.did}
+    if details:
+        card["details"] = list(details)
+    return RunView(state=RunState.INVALID, note=note, guidance=card)
 
 
 async def enqueue(
@@ -250,10 +235,10 @@ async def follow(
     try:
         run_id = await enqueue(services, connection, request, options=options, slot=slot, mode=slot[1])
     except ConnectionError_ as exc:
-        yield _refused_view(str(exc))
+        yield not_sent_view("connection_incomplete", str(exc), trigger=str(exc))
         return
     except QueueFull as exc:
-        yield _queue_full_view(str(exc))
+        yield not_sent_view("queue_full", str(exc), trigger=str(exc))
         return
     async for view in watch(services, run_id, slot=slot):
         yield view
