@@ -6,6 +6,7 @@ never used (it cannot reach its CDN here).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -146,13 +147,22 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+@contextlib.contextmanager
+def playground_page(browser: Any, app: RunningApp, *, timeout_ms: int = 20_000) -> Iterator[Any]:
+    """A fresh browser context (its own storage) on an app, 1280x720, its tabs drawn."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(timeout_ms)
+    tab = context.new_page()
+    tab.goto(app.url)
+    tab.get_by_role("tab", name="Text-to-Video").wait_for()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser: Any, playground_app: RunningApp) -> Iterator[Any]:
     """A fresh browser context (its own storage) on the playground, 1280x720."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.goto(playground_app.url)
-    tab.get_by_role("tab", name="Text-to-Video").wait_for()
-    yield tab
-    context.close()
+    with playground_page(browser, playground_app) as tab:
+        yield tab

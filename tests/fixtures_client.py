@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -142,3 +144,22 @@ def no_backoff() -> Iterator[None]:
 def ledger(tmp_path: Path) -> Ledger:
     """A fresh ledger in the test's own folder."""
     return Ledger(tmp_path / "ledger.db")
+
+
+@pytest.fixture
+def cli_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_backoff: None) -> None:
+    """For CLI tests: settings come from flags only (no PLAYGROUND_/DASHSCOPE_ variable of the
+    machine leaks in), data goes to a temporary folder, the sandbox is quick, retries do not sleep."""
+    for name in list(os.environ):
+        if name.startswith(("PLAYGROUND_", "DASHSCOPE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PLAYGROUND_SANDBOX_DELAY_SCALE", "0.02")
+
+
+@pytest.fixture
+def request_file(tmp_path: Path) -> Path:
+    """A text-to-video request file (:data:`T2V`)."""
+    path = tmp_path / "t2v.json"
+    path.write_text(json.dumps(T2V))
+    return path

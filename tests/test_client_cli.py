@@ -13,24 +13,7 @@ from playground.client.ledger import Ledger
 from playground.client.ledger_location import ledger_path
 from tests.fixtures_client import T2V, closed_port
 
-
-@pytest.fixture(autouse=True)
-def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_backoff: None) -> None:
-    """Settings come from flags only, and retries do not sleep."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("PLAYGROUND_", "DASHSCOPE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PLAYGROUND_SANDBOX_DELAY_SCALE", "0.02")
-
-
-@pytest.fixture
-def request_file(tmp_path: Path) -> Path:
-    path = tmp_path / "t2v.json"
-    path.write_text(json.dumps(T2V))
-    return path
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def submit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from playground.client import open_ledger
-from tests.fixtures_app import RunningApp, start_app, stop_app
+from tests.fixtures_app import RunningApp, playground_page, start_app, stop_app
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,13 +44,8 @@ def queue_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 @pytest.fixture
 def queue_page(browser: Any, queue_app: RunningApp) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.goto(queue_app.url)
-    tab.get_by_role("tab", name="Text-to-Video").wait_for()
-    yield tab
-    context.close()
+    with playground_page(browser, queue_app) as tab:
+        yield tab
 
 
 def fill_prompt(scope: Any, prompt: str) -> None:

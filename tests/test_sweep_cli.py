@@ -23,21 +23,7 @@ from tests.waiting import wait_until
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_backoff: None) -> None:
-    """Settings come from flags only, and retries do not sleep."""
-    for name in list(os.environ):
-        if name.startswith(("PLAYGROUND_", "DASHSCOPE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PLAYGROUND_SANDBOX_DELAY_SCALE", "0.02")
-
-
-@pytest.fixture
-def request_file(tmp_path: Path) -> Path:
-    path = tmp_path / "t2v.json"
-    path.write_text(json.dumps(T2V))
-    return path
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def sweep(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

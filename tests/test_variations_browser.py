@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures_app import RunningApp, shoot, start_app, stop_app
+from tests.fixtures_app import RunningApp, playground_page, shoot, start_app, stop_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,13 +34,8 @@ def sweep_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
 
 @pytest.fixture
 def sweep_page(browser: Any, sweep_app: RunningApp) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.goto(sweep_app.url)
-    page.get_by_role("tab", name="Text-to-Video").wait_for()
-    yield page
-    context.close()
+    with playground_page(browser, sweep_app, timeout_ms=30_000) as page:
+        yield page
 
 
 def open_variations(page: Any) -> Any:
