@@ -108,8 +108,11 @@ def test_quote_budget_bill_and_total(browser: Any, budget_app: RunningApp) -> No
     # History: the cost column and this browser's total.
     page.get_by_role("tab", name="History").click()
     totals = page.locator("#history-cost-totals")
-    expect(totals).to_contain_text("This browser has spent USD 0.20 today (1 billed run) and USD 0.20 in all")
+    # Opening History asks for its table, totals and showcase at once: on a loaded machine the
+    # answers can take longer than expect's default 5 s.
+    expect(totals).to_contain_text("This browser has spent USD 0.20 today (1 billed run) and USD 0.20 in all",
+                                   timeout=30_000)
     expect(totals).to_contain_text("Daily budget per browser: USD 1.00")
     expect(page.locator("#history-table").get_by_text("USD 0.20", exact=True).locator("visible=true").first
-           ).to_be_visible()
+           ).to_be_visible(timeout=30_000)
     context.close()
