@@ -95,7 +95,9 @@ slides.forEach(function(s){
     if(t<d&&Math.abs(v.currentTime-t)>0.25){v.currentTime=t;}
     if(t<d&&v.paused&&!r.paused){play(v);}
   });});
-  r.addEventListener('ended',function(){if(advance){show(current+1);}else{r.currentTime=0;play(r);}});
+  // An 'ended' queued just before the slide was left must not start it again out of sight.
+  r.addEventListener('ended',function(){if(slides[current]!==s){return;}
+    if(advance){show(current+1);}else{r.currentTime=0;play(r);}});
 });
 function on(id,f){var e=document.getElementById(id);if(e){e.addEventListener('click',f);}}
 on('prev',function(){show(current-1);});on('next',function(){show(current+1);});
