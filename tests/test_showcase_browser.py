@@ -15,6 +15,7 @@ import pytest
 
 from tests.fixtures_app import RunningApp, shoot, start_app, stop_app
 from tests.showcase_runs import Browser, make_runs, new_browser, share_link, store_of
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -109,6 +110,12 @@ def test_present_starred_runs_with_the_keyboard_and_edit_in_step(browser: Any, a
     assert current(page) == 1
     assert page.get_by_role("button", name="Full screen").is_visible()
     assert page.get_by_role("link", name="Download deck").get_attribute("href") == "/showcase/deck"
+    # Without auto-advance a slide's video loops in place; with it, its end moves the show on.
+    assert page.evaluate("document.querySelector('#slide-2 video.result').loop")
+    page.get_by_role("button", name="Auto-advance").click()
+    assert not page.evaluate("document.querySelector('#slide-2 video.result').loop")
+    # (polled from here: the page's CSP forbids the string eval wait_for_function polls with)
+    wait_until(lambda: current(page) == 0, "auto-advance to move from the last slide to the first", 30)
     context.close()
 
 

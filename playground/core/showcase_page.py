@@ -70,7 +70,7 @@ function show(i){
   });
   var s=slides[current],r=s.querySelector('video.result');
   vids(s,'video[data-sync]').forEach(function(v){v.currentTime=r?r.currentTime:0;});
-  if(r){play(r);}
+  if(r){r.loop=!advance;play(r);}
   body.setAttribute('data-current',String(current));
   if(pos){pos.textContent=(current+1)+' / '+slides.length;}
   [].slice.call(document.querySelectorAll('#overview button')).forEach(function(b,k){
@@ -95,14 +95,17 @@ slides.forEach(function(s){
     if(t<d&&Math.abs(v.currentTime-t)>0.25){v.currentTime=t;}
     if(t<d&&v.paused&&!r.paused){play(v);}
   });});
-  // An 'ended' queued just before the slide was left must not start it again out of sight.
-  r.addEventListener('ended',function(){if(slides[current]!==s){return;}
-    if(advance){show(current+1);}else{r.currentTime=0;play(r);}});
+  // The result loops unless auto-advance is on (then its end moves on); a source that follows it
+  // loops too, so neither stops for a moment at its end. An 'ended' queued just before the slide
+  // was left must not move the show on.
+  each(function(v){v.loop=true;});
+  r.addEventListener('ended',function(){if(advance&&slides[current]===s){show(current+1);}});
 });
 function on(id,f){var e=document.getElementById(id);if(e){e.addEventListener('click',f);}}
 on('prev',function(){show(current-1);});on('next',function(){show(current+1);});
 on('full',fullscreen);on('grid-btn',function(){setGrid(grid.hidden);});
-on('advance',function(){advance=!advance;advBtn.setAttribute('aria-pressed',String(advance));});
+on('advance',function(){advance=!advance;advBtn.setAttribute('aria-pressed',String(advance));
+  var r=slides[current]&&slides[current].querySelector('video.result');if(r){r.loop=!advance;}});
 [].slice.call(document.querySelectorAll('#overview button')).forEach(function(b){
   b.addEventListener('click',function(){show(Number(b.getAttribute('data-go')));setGrid(false);});});
 document.addEventListener('keydown',function(e){
