@@ -40,7 +40,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from playground.client.billing import quote_body, region_of
-from playground.client.cli import SCENARIOS, EmbeddedSandbox, cli_amount, cli_provider, cli_settings
+from playground.client.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_TASK_FAILED,
+    EXIT_USAGE,
+    SCENARIOS,
+    EmbeddedSandbox,
+    cli_amount,
+    cli_provider,
+    cli_settings,
+)
 from playground.client.files import swap_in, swap_out
 from playground.client.ledger_location import open_ledger
 from playground.client.providers import ProviderConfig, provider_from_settings
@@ -66,11 +77,6 @@ from playground.core.variations import Axis, VariationError, parse_vary, seed_ax
 from playground.core.wire import FORMATS, parse
 from playground.settings import PROVIDERS, Settings
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-EXIT_FAILED = 4
-EXIT_INTERRUPTED = 130
 # Where --dry-run pretends the embedded sandbox is: only its wire format and region matter.
 _NOWHERE = "http://embedded-sandbox.invalid/sandbox"
 
@@ -184,7 +190,7 @@ async def _main(args: argparse.Namespace, settings: Settings, profile: Profile, 
             print(f"summary: {folder / 'summary.json'} and {folder / 'summary.csv'}", flush=True)
     found = counts(plan)
     print(f"{found['succeeded']} succeeded, {found['failed']} did not, {found['open']} not ended", flush=True)
-    return EXIT_OK if found["succeeded"] == sum(i.valid for i in plan.items) else EXIT_FAILED
+    return EXIT_OK if found["succeeded"] == sum(i.valid for i in plan.items) else EXIT_TASK_FAILED
 
 
 def _draft_provider(args: argparse.Namespace, settings: Settings) -> ProviderConfig:

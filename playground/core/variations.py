@@ -74,7 +74,7 @@ class Variation:
         """``seed=7 · resolution=720P``; the base request alone is ``base``."""
         if self.labels:
             return " · ".join(self.labels)
-        return " · ".join(f"{k}={_short(v)}" for k, v in self.values.items()) or "base"
+        return values_label(self.values)
 
 
 # -- fields ------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def template_axis(template: str, values: Mapping[str, Sequence[str]]) -> Axis:
     for combo in itertools.product(*(list(values[n]) for n in names)):
         chosen = dict(zip(names, combo, strict=True))
         prompts.append(template.format_map(chosen))
-        labels.append(" · ".join(f"{n}={_short(v)}" for n, v in chosen.items()))
+        labels.append(values_label(chosen))
     _distinct("prompt", tuple(prompts))
     return Axis("prompt", tuple(prompts), tuple(labels))
 
@@ -278,6 +278,11 @@ def _placeholders(template: str) -> list[str]:
         if name not in names:
             names.append(name)
     return names
+
+
+def values_label(values: Mapping[str, Any], *, empty: str = "base", limit: int = 40) -> str:
+    """``seed=7 · resolution=720P``: axis values as a grid cell (or a contact sheet) names them."""
+    return " · ".join(f"{k}={_short(v, limit)}" for k, v in values.items()) or empty
 
 
 def _short(value: Any, limit: int = 40) -> str:

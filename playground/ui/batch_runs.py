@@ -25,6 +25,7 @@ from typing import Any
 from playground.client import QueueFull, RunRecord, check_budget, pressure_for
 from playground.core.profile import Mode
 from playground.core.variation_grid import Grid, GridEntry
+from playground.core.variations import values_label
 from playground.ui import quote_panel, runs
 from playground.ui.connection import Connection, ConnectionError_, provider_config, run_options
 from playground.ui.services import Services
@@ -39,15 +40,9 @@ class BatchRefused(ValueError):
     """The batch was not started (connection, budget): nothing was sent."""
 
 
-def _short(value: Any, limit: int = 48) -> str:
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def label(values: Mapping[str, Any] | None) -> str:
     """``seed=7 · resolution=720P``: a run's axis values in its batch (a contact sheet cell's label)."""
-    return " · ".join(f"{k}={_short(v)}" for k, v in (values or {}).items()) or "base request"
+    return values_label(values or {}, empty="base request", limit=48)
 
 
 def new_batch_id() -> str:

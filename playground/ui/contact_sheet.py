@@ -29,6 +29,7 @@ from playground.ui import batch_runs, history, history_views
 from playground.ui.handlers import owner_of
 from playground.ui.services import Services
 from playground.ui.showcase_actions import store_of
+from playground.ui.views import esc
 from playground.web.media import media_url
 
 ACTIONS = ("open", "load", "star", "export")
@@ -37,10 +38,6 @@ ACTIONS = ("open", "load", "star", "export")
 # a link always has an hour or more left.
 _LINK_PERIOD_S = 3600
 _LINK_TTL_S = 2 * 3600
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value))
 
 
 @dataclass
@@ -121,26 +118,26 @@ def _positions(runs: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]] | Non
 
 
 def _cell(run: Mapping[str, Any], place: tuple[int, int] | None) -> str:
-    run_id = _e(run["run_id"])
+    run_id = esc(run["run_id"])
     name = batch_runs.label(run.get("values"))
     style = f' style="grid-row:{place[0]};grid-column:{place[1]}"' if place else ""
     if run.get("video_url"):
-        media = (f'<video class="sync" src="{_e(run["video_url"])}" muted playsinline loop controls '
-                 f'preload="auto" aria-label="Video: {_e(name)}"></video>')
+        media = (f'<video class="sync" src="{esc(run["video_url"])}" muted playsinline loop controls '
+                 f'preload="auto" aria-label="Video: {esc(name)}"></video>')
     else:
-        media = f'<div class="novideo">{_e(run["label"])}</div>'
+        media = f'<div class="novideo">{esc(run["label"])}</div>'
     star = "★ Starred" if run.get("starred") else "☆ Star"
     pressed = "true" if run.get("starred") else "false"
 
     def button(act: str, text: str, extra: str = "") -> str:
         return (f'<button type="button" data-act="{act}" data-run="{run_id}"{extra} '
-                f'aria-label="{_e(text)}: {_e(name)}">{_e(text)}</button>')
+                f'aria-label="{esc(text)}: {esc(name)}">{esc(text)}</button>')
 
     actions = (button("open", "Open run") + button("load", "Load into form")
                + button("star", star, f' aria-pressed="{pressed}"') + button("export", "Export"))
     return (
-        f'<figure class="sheet-cell" data-run="{run_id}" data-state="{_e(run["state"])}"{style}>'
-        f'<figcaption><strong>{_e(name)}</strong> <span class="sheet-state">{_e(run["label"])}</span>'
+        f'<figure class="sheet-cell" data-run="{run_id}" data-state="{esc(run["state"])}"{style}>'
+        f'<figcaption><strong>{esc(name)}</strong> <span class="sheet-state">{esc(run["label"])}</span>'
         f"</figcaption>{media}<div class=\"sheet-actions\">{actions}</div></figure>"
     )
 
@@ -150,7 +147,7 @@ def sheet_html(data: Mapping[str, Any] | None) -> str:
     if not data:
         return ""
     if not data.get("found"):
-        return (f'<section aria-label="Contact sheet" class="sheet none"><p>{_e(data.get("message", ""))}</p>'
+        return (f'<section aria-label="Contact sheet" class="sheet none"><p>{esc(data.get("message", ""))}</p>'
                 "</section>")
     runs: list[Mapping[str, Any]] = list(data.get("runs") or [])
     places = _positions(runs)
@@ -161,9 +158,9 @@ def sheet_html(data: Mapping[str, Any] | None) -> str:
     states = ", ".join(f"{n} {label_of(s).lower()}" for s, n in (data.get("states") or {}).items())
     summary = f"Batch {data['batch_id']}: {data['total']} run{'s' * (data['total'] != 1)} ({states})"
     return (
-        f'<section aria-label="Contact sheet" class="sheet" data-batch="{_e(data["batch_id"])}" '
+        f'<section aria-label="Contact sheet" class="sheet" data-batch="{esc(data["batch_id"])}" '
         f'data-total="{data["total"]}" data-running="{data["running"]}" data-videos="{data["videos"]}">'
-        f'<div class="sheet-head"><span>{_e(summary)}</span>'
+        f'<div class="sheet-head"><span>{esc(summary)}</span>'
         '<button type="button" class="sync-play" data-act="sync">▶ Play all in sync</button></div>'
         f'<div class="sheet-grid"{columns}>{cells}</div></section>'
     )

@@ -7,19 +7,15 @@ Everything shown is escaped. The numbers come from the stored quote and bill obj
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any
 
 from playground.client import RunRecord, RunState, Totals, costs_money, stored_cost
 from playground.core.quote import money
+from playground.ui.views import esc
 
 NO_QUOTE = ('<section aria-label="Cost quote" class="quote none">Cost: the quote appears once the request '
             "is valid.</section>")
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value))
 
 
 def quote_html(data: Mapping[str, Any] | None) -> str:
@@ -29,12 +25,12 @@ def quote_html(data: Mapping[str, Any] | None) -> str:
     lines = [str(line) for line in data.get("lines") or []]
     headline, notes = (lines[0], lines[1:]) if lines else (str(data.get("headline", "")), [])
     label = "Cost (sandbox: free)" if data.get("sandbox") else "Cost"
-    items = "".join(f"<li>{_e(line)}</li>" for line in notes)
+    items = "".join(f"<li>{esc(line)}</li>" for line in notes)
     exact = "true" if data.get("exact") else "false"
     total = data.get("total_max")
     return (
-        f'<section aria-label="Cost quote" class="quote" data-exact="{exact}" data-total-max="{_e(total)}">'
-        f"<div><strong>{_e(label)}:</strong> <span class=\"headline\">{_e(headline)}</span></div>"
+        f'<section aria-label="Cost quote" class="quote" data-exact="{exact}" data-total-max="{esc(total)}">'
+        f"<div><strong>{esc(label)}:</strong> <span class=\"headline\">{esc(headline)}</span></div>"
         f"<ul>{items}</ul>{_budget_html(data.get('budget'))}</section>"
     )
 
@@ -53,7 +49,7 @@ def _budget_html(budget: Any) -> str:
     if not budget.get("fits"):
         text += f". Send would be refused: {budget.get('refusal')}"
     css = "budget" if budget.get("fits") else "budget over"
-    return f'<div class="{css}" aria-label="Budget">{_e(text)}</div>'
+    return f'<div class="{css}" aria-label="Budget">{esc(text)}</div>'
 
 
 def _amount(data: Mapping[str, Any] | None, key: str) -> str:
@@ -93,23 +89,23 @@ def cost_html(quoted: Mapping[str, Any] | None, billed: Mapping[str, Any] | None
         if not quoted:
             return ""
         text = f"Quoted at Send: {quoted.get('headline')}"
-        return f'<section aria-label="Run cost" class="cost" data-billed="false">{_e(text)}</section>'
+        return f'<section aria-label="Run cost" class="cost" data-billed="false">{esc(text)}</section>'
     if billed:
         head = f"Cost: {billed.get('headline')}{free}"
-        notes = "".join(f"<li>{_e(n)}</li>" for n in billed.get("notes") or [])
+        notes = "".join(f"<li>{esc(n)}</li>" for n in billed.get("notes") or [])
         table = ""
         if differs(quoted, billed):
             assert quoted is not None
             rows = [("billed seconds", _seconds(quoted, "billed_seconds_min", "billed_seconds_max"),
                      _seconds(billed, "billed_seconds")),
-                    ("resolution", _e(quoted.get("resolution", "—")), _e(billed.get("resolution", "—"))),
+                    ("resolution", esc(quoted.get("resolution", "—")), esc(billed.get("resolution", "—"))),
                     ("total", _quoted_total(quoted), _amount(billed, "total"))]
-            cells = "".join(f"<tr><th>{k}</th><td>{_e(a)}</td><td>{_e(b)}</td></tr>" for k, a, b in rows)
+            cells = "".join(f"<tr><th>{k}</th><td>{esc(a)}</td><td>{esc(b)}</td></tr>" for k, a, b in rows)
             table = (f'<table class="quote-vs-bill"><tr><th></th><th>quoted at Send</th><th>billed</th></tr>'
                      f"{cells}</table>")
-        total = _e(billed.get("total"))
+        total = esc(billed.get("total"))
         return (f'<section aria-label="Run cost" class="cost" data-billed="true" data-total="{total}">'
-                f"<div>{_e(head)}</div><ul>{notes}</ul>{table}</section>")
+                f"<div>{esc(head)}</div><ul>{notes}</ul>{table}</section>")
     if word is RunState.SUCCEEDED:
         text = "Cost: the answer reported no usage, so the bill is not known; check your console"
     elif word is RunState.INVALID or not task:
@@ -120,7 +116,7 @@ def cost_html(quoted: Mapping[str, Any] | None, billed: Mapping[str, Any] | None
         text = "Not billed yet: the task has not succeeded (it is billed only if it does)"
     if quoted and quoted.get("headline"):
         text += f". Quoted at Send: {quoted.get('headline')}"
-    return f'<section aria-label="Run cost" class="cost" data-billed="false">{_e(text)}</section>'
+    return f'<section aria-label="Run cost" class="cost" data-billed="false">{esc(text)}</section>'
 
 
 def _quoted_total(quoted: Mapping[str, Any]) -> str:
@@ -168,7 +164,7 @@ def totals_html(found: Totals, browser_budget: float | None = None, server_budge
         text += f" Daily budget per browser: {amount(browser_budget)}."
     if server_budget is not None:
         text += f" Daily budget for the server: {amount(server_budget)}."
-    return f'<section aria-label="Cost totals" class="cost-totals measured">{_e(text)}</section>'
+    return f'<section aria-label="Cost totals" class="cost-totals measured">{esc(text)}</section>'
 
 
 def run_cost_html(record: RunRecord | None) -> str:

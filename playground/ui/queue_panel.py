@@ -13,7 +13,6 @@ browser's signed cookie (``handlers.owner_of``), so no caller can see or cancel 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from playground.core.problems import shown
 from playground.ui.forms import TAB_LABELS
 from playground.ui.handlers import owner_of
 from playground.ui.services import Services
+from playground.ui.views import esc
 
 # Ticks with nothing in flight before the timer stops: a Send's run may take a moment to show.
 IDLE_TICKS = 4
@@ -66,10 +66,6 @@ def build() -> QueuePanel:
 # -- what is shown ----------------------------------------------------------------------------------
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value))
-
-
 def _mode_label(mode: object) -> str:
     return TAB_LABELS.get(mode, str(mode or "—")) if isinstance(mode, str) else "—"  # type: ignore[call-overload]
 
@@ -82,11 +78,11 @@ def table_html(entries: Sequence[dict[str, Any]]) -> str:
                 "here.</section>")
     head = "".join(f'<th scope="col">{h}</th>' for h in ("Mode", "State", "Elapsed", "Cost quote", "Run id"))
     rows = "".join(
-        f'<tr data-run-id="{_e(e.get("run_id"))}" data-state="{_e(e.get("state"))}" '
-        f'data-task-id="{_e(e.get("task_id") or "")}">'
-        f"<td>{_e(_mode_label(e.get('mode')))}</td><td>{_e(e.get('label'))}</td>"
-        f"<td>{_e(_seconds(e.get('elapsed_s')))}</td><td>{_e(e.get('quote') or '—')}</td>"
-        f"<td><code>{_e(e.get('run_id'))}</code></td></tr>"
+        f'<tr data-run-id="{esc(e.get("run_id"))}" data-state="{esc(e.get("state"))}" '
+        f'data-task-id="{esc(e.get("task_id") or "")}">'
+        f"<td>{esc(_mode_label(e.get('mode')))}</td><td>{esc(e.get('label'))}</td>"
+        f"<td>{esc(_seconds(e.get('elapsed_s')))}</td><td>{esc(e.get('quote') or '—')}</td>"
+        f"<td><code>{esc(e.get('run_id'))}</code></td></tr>"
         for e in entries
     )
     return (f'<section aria-label="Run queue" class="queue" data-count="{len(entries)}"><table>'
@@ -104,8 +100,8 @@ def choices(entries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def answer_html(message: str, outcome: str) -> str:
-    return (f'<div role="status" aria-live="polite" class="queue-answer measured" data-outcome="{_e(outcome)}">'
-            f"{_e(message)}</div>")
+    return (f'<div role="status" aria-live="polite" class="queue-answer measured" data-outcome="{esc(outcome)}">'
+            f"{esc(message)}</div>")
 
 
 # -- handlers ---------------------------------------------------------------------------------------

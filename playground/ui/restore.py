@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from typing import Any
 
 import gradio as gr
@@ -40,10 +39,6 @@ def latest_run(services: Services, owner: str, mode: Mode, *, now: float | None 
     if record.finished and now - record.updated_at > RESTORE_WINDOW_S:
         return None
     return record
-
-
-def _clock(ts: float) -> str:
-    return datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3]
 
 
 def _measured(record: RunRecord) -> dict[str, Any]:
@@ -82,7 +77,7 @@ def recorded_panel(services: Services, record: RunRecord, *, now: float | None =
         state=record.state,
         task_id=record.task_id,
         request_id=record.submit_request_id or record.last_request_id,
-        timeline=[(e.state, _clock(e.at)) for e in events],
+        timeline=[(e.state, runs.clock(e.at)) for e in events],
         elapsed_s=max(0.0, end - record.created_at),
         poll_count=record.poll_count,
         note=note,

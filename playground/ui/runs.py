@@ -36,7 +36,8 @@ from playground.ui.services import Services
 from playground.ui.views import RunView
 
 
-def _clock(ts: float) -> str:
+def clock(ts: float) -> str:
+    """A timeline time as the status panel shows it (local, to the millisecond)."""
     return datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3]
 
 
@@ -151,7 +152,7 @@ def view_of(
         state=event.state,
         task_id=event.task_id,
         request_id=event.request_id,
-        timeline=[(state, _clock(ts)) for state, ts in event.timeline],
+        timeline=[(state, clock(ts)) for state, ts in event.timeline],
         elapsed_s=event.elapsed_s,
         poll_count=event.poll_count,
         next_poll_s=event.next_poll_s,

@@ -8,7 +8,6 @@ Everything shown is escaped: prompts are other people's text.
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from playground.ui.history_views import request_of
 from playground.ui.services import Services
 from playground.ui.showcase_deck import DeckBuilder, make_deck
 from playground.ui.star_button import STAR, star_update
+from playground.ui.views import esc
 
 if TYPE_CHECKING:
     from playground.ui.layout import ModeTab
@@ -105,10 +105,6 @@ def build_showcase_panel(actions: RunActions, sharing: bool) -> ShowcasePanel:
 # -- what the panel shows ---------------------------------------------------------------------
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value))
-
-
 def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
@@ -124,8 +120,8 @@ def run_label(record: RunRecord) -> str:
 
 def showcase_html(records: Sequence[RunRecord]) -> str:
     if not records:
-        return f'<section aria-label="Showcase" class="showcase-list"><p>{_e(_EMPTY)}</p></section>'
-    items = "".join(f'<li data-run-id="{_e(r.run_id)}">{_e(run_label(r))}</li>' for r in records)
+        return f'<section aria-label="Showcase" class="showcase-list"><p>{esc(_EMPTY)}</p></section>'
+    items = "".join(f'<li data-run-id="{esc(r.run_id)}">{esc(run_label(r))}</li>' for r in records)
     return f'<section aria-label="Showcase" class="showcase-list"><ol>{items}</ol></section>'
 
 
@@ -138,7 +134,7 @@ def _share_state(share: Share, now: float) -> str:
 def shares_html(shares: Sequence[Share], link: Callable[[Share], str], sharing: bool, now: float) -> str:
     """Every share link of this browser: what it shows, until when, and whether it still works."""
     if not sharing:
-        return f'<section aria-label="Share links" class="share-links"><p>{_e(act.SHARING_OFF)}</p></section>'
+        return f'<section aria-label="Share links" class="share-links"><p>{esc(act.SHARING_OFF)}</p></section>'
     if not shares:
         return ('<section aria-label="Share links" class="share-links"><p>No share links yet: "Share this run" '
                 '(above) or "Share showcase" makes one.</p></section>')
@@ -147,7 +143,7 @@ def shares_html(shares: Sequence[Share], link: Callable[[Share], str], sharing: 
         state = _share_state(share, now)
         what = "1 run" if len(share.run_ids) == 1 else f"{len(share.run_ids)} runs"
         url = link(share) if state == "active" else ""
-        cell = f'<a href="{_e(url)}" target="_blank" rel="noopener">{_e(url)}</a>' if url else "—"
+        cell = f'<a href="{esc(url)}" target="_blank" rel="noopener">{esc(url)}</a>' if url else "—"
         rows.append(f'<tr data-state="{state}"><td>{_when(share.created_at)}</td><td>{what}</td>'
                     f"<td>{_when(share.expires_at)}</td><td>{state}</td><td>{cell}</td></tr>")
     return ('<section aria-label="Share links" class="share-links"><table><tr><th>made</th><th>shows</th>'
@@ -188,7 +184,7 @@ def _star_note(services: Services, request: gr.Request, run_id: str | None) -> t
         note = f"★ In this browser's showcase: #{order.index(record.run_id) + 1} of {len(order)}."
     else:
         note = "Not in the showcase: ☆ Star adds it at the end."
-    shown = f'<div class="measured" aria-label="Showcase status">{_e(note)}</div>'
+    shown = f'<div class="measured" aria-label="Showcase status">{esc(note)}</div>'
     return gr.update(visible=record.run_id not in order), gr.update(visible=record.run_id in order), shown
 
 

@@ -7,15 +7,11 @@ Request JSON shows for a single request, so a variation loaded into the form rea
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
 from playground.core.variation_grid import Grid, GridEntry
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value))
+from playground.ui.views import esc
 
 
 def body_text(body: dict[str, Any]) -> str:
@@ -26,7 +22,7 @@ def body_text(body: dict[str, Any]) -> str:
 def message_html(text: str, *, css: str = "bad") -> str:
     """The grid panel when there is no grid: why, with the fix."""
     return (f'<section aria-label="Variations grid" class="var-grid none">'
-            f'<div class="verdict {css}" role="alert">{_e(text)}</div></section>')
+            f'<div class="verdict {css}" role="alert">{esc(text)}</div></section>')
 
 
 def quote_line(grid: Grid, sandbox: bool) -> str:
@@ -40,18 +36,18 @@ def _cell(entry: GridEntry, sandbox: bool) -> str:
     variation = entry.variation
     ok = entry.ok
     badge = "valid" if ok else "invalid: not sent"
-    problems = "".join(f"<li>{_e(line)}</li>" for line in entry.problems)
-    warnings = "".join(f'<li class="warning">{_e(line)}</li>' for line in entry.warnings)
+    problems = "".join(f"<li>{esc(line)}</li>" for line in entry.problems)
+    warnings = "".join(f'<li class="warning">{esc(line)}</li>' for line in entry.warnings)
     notes = f'<ul class="problems">{problems}{warnings}</ul>' if problems or warnings else ""
-    body = (f'<pre class="var-body" aria-label="Wire body {variation.index + 1}">{_e(body_text(entry.body))}</pre>'
+    body = (f'<pre class="var-body" aria-label="Wire body {variation.index + 1}">{esc(body_text(entry.body))}</pre>'
             if entry.body else '<p class="var-nobody">No wire body: the request is not valid.</p>')
     cost = ""
     if ok and entry.quote is not None:
-        cost = f'<div class="var-cost">{_e(entry.quote.headline(sandbox=sandbox))}</div>'
+        cost = f'<div class="var-cost">{esc(entry.quote.headline(sandbox=sandbox))}</div>'
     return (
         f'<article class="var-cell {"ok" if ok else "bad"}" data-index="{variation.index}" '
-        f'data-ok="{"true" if ok else "false"}" aria-label="Variation {variation.index + 1}: {_e(variation.label)}">'
-        f'<header><strong>{variation.index + 1}</strong> {_e(variation.label)} '
+        f'data-ok="{"true" if ok else "false"}" aria-label="Variation {variation.index + 1}: {esc(variation.label)}">'
+        f'<header><strong>{variation.index + 1}</strong> {esc(variation.label)} '
         f'<span class="var-badge">{badge}</span></header>{notes}{cost}{body}</article>'
     )
 
@@ -63,12 +59,12 @@ def grid_html(grid: Grid, *, sandbox: bool, sent: str = "") -> str:
     if invalid:
         summary += f", {invalid} invalid (marked; never sent)"
     css = "ok" if not invalid else ("warn" if valid else "bad")
-    sent_html = f'<div class="var-sent" role="status">{_e(sent)}</div>' if sent else ""
+    sent_html = f'<div class="var-sent" role="status">{esc(sent)}</div>' if sent else ""
     cells = "".join(_cell(entry, sandbox) for entry in grid.entries)
     return (
         f'<section aria-label="Variations grid" class="var-grid" data-count="{count}" data-valid="{valid}" '
-        f'data-invalid="{invalid}"><div class="verdict {css}"><strong>{_e(summary)}</strong>'
-        f'<div class="var-quote">{_e(quote_line(grid, sandbox))}</div></div>{sent_html}'
+        f'data-invalid="{invalid}"><div class="verdict {css}"><strong>{esc(summary)}</strong>'
+        f'<div class="var-quote">{esc(quote_line(grid, sandbox))}</div></div>{sent_html}'
         f'<div class="var-cells">{cells}</div></section>'
     )
 

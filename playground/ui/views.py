@@ -45,7 +45,8 @@ class RunView:
         )
 
 
-def _e(value: object) -> str:
+def esc(value: object) -> str:
+    """Any value as text safe inside HTML (the one escaper of the UI's hand-built HTML)."""
     return html.escape(str(value))
 
 
@@ -59,7 +60,7 @@ def status_html(view: RunView) -> str:
     ]
     if view.next_poll_s is not None:
         facts.append(("Next poll", f"in {view.next_poll_s:.1f} s" if view.next_poll_s > 0.05 else "now"))
-    rows = "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>" for k, v in facts)
+    rows = "".join(f"<tr><th>{esc(k)}</th><td><code>{esc(v)}</code></td></tr>" for k, v in facts)
     bar = ""
     if view.progress is not None:
         pct = max(0.0, min(100.0, view.progress))
@@ -76,18 +77,18 @@ def status_html(view: RunView) -> str:
         # Indeterminate: it moves while the playground waits, whatever the provider reports.
         bar += '<progress class="waiting" aria-label="Waiting for the provider"></progress>'
     steps = " → ".join(
-        f'<span title="{_e(t)}">{_e(label_of(s))} <small>{_e(t)}</small></span>' for s, t in view.timeline
+        f'<span title="{esc(t)}">{esc(label_of(s))} <small>{esc(t)}</small></span>' for s, t in view.timeline
     )
-    note = f"<div>{_e(view.note)}</div>" if view.note else ""
+    note = f"<div>{esc(view.note)}</div>" if view.note else ""
     if view.notice and view.notice != view.note:
-        note = f'<div class="notice" role="status">{_e(view.notice)}</div>' + note
+        note = f'<div class="notice" role="status">{esc(view.notice)}</div>' + note
     if view.retries:
-        items = "".join(f"<li>{_e(line)}</li>" for line in view.retries)
+        items = "".join(f"<li>{esc(line)}</li>" for line in view.retries)
         note += f'<div class="retries">Retries so far: {len(view.retries)}<ul>{items}</ul></div>'
 
     return (
-        f'<section aria-label="Task status" class="status" data-state="{_e(view.state)}">'
-        f'<div><span class="state">{_e(word)}</span></div>{note}{bar}'
+        f'<section aria-label="Task status" class="status" data-state="{esc(view.state)}">'
+        f'<div><span class="state">{esc(word)}</span></div>{note}{bar}'
         f'<div class="timeline">{steps}</div><table>{rows}</table></section>'
     )
 
@@ -102,15 +103,15 @@ def guidance_html(guidance: dict[str, Any] | None) -> str:
         ("Retrying", guidance.get("retry")),
         ("What the playground did", guidance.get("did")),
     ]
-    body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in parts if v)
+    body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in parts if v)
     extra = guidance.get("details") or []
-    details = "".join(f"<li><code>{_e(line)}</code></li>" for line in extra)
+    details = "".join(f"<li><code>{esc(line)}</code></li>" for line in extra)
     details_html = f"<ul>{details}</ul>" if details else ""
     css = "guidance " + str(guidance["kind"]) if guidance.get("kind") else "guidance"
     if guidance.get("transient"):
         css = "guidance retrying"
     return (
-        f'<section aria-label="Guidance" class="{css}"><h3>{_e(guidance.get("title", "Failure"))}</h3>'
+        f'<section aria-label="Guidance" class="{css}"><h3>{esc(guidance.get("title", "Failure"))}</h3>'
         f"<dl>{body}</dl>{details_html}</section>"
     )
 
@@ -122,6 +123,6 @@ def measured_html(measured: dict[str, Any]) -> str:
     keys = [("Width × height", "size"), ("Duration", "duration"), ("Frame rate", "fps"), ("File size", "bytes"),
             ("Codec", "codec")]
     units = {"bytes": " bytes"}
-    cells = " · ".join(f"{label}: <strong>{_e(measured[key])}{units.get(key, '')}</strong>"
+    cells = " · ".join(f"{label}: <strong>{esc(measured[key])}{units.get(key, '')}</strong>"
                        for label, key in keys if key in measured)
     return f'<div class="measured" aria-label="Measured output">Measured output — {cells}</div>'
