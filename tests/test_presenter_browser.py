@@ -198,7 +198,9 @@ def _journey(page: Any, app: RunningApp) -> None:
     expect(row.locator("xpath=ancestor::*[@role='row'][1]")).to_contain_text("Succeeded")
     row.click()
     timeline = history.locator("section[aria-label='Run timeline']")
-    expect(timeline).to_contain_text("Succeeded")
+    # Selecting a row also asks for its star state and the showcase list: on a loaded machine
+    # the details can take longer than expect's default 5 s.
+    expect(timeline).to_contain_text("Succeeded", timeout=30_000)
     expect(timeline).not_to_contain_text("Cancelled")
     sent_json = history.locator(".cm-content").first
     expect(sent_json).to_contain_text(PROMPT)
