@@ -181,6 +181,13 @@ def test_compare_marks_the_differing_fields(page: Any) -> None:
     assert "resolution" in differing and "prompt" in differing
     assert "duration" not in differing
     assert view.locator("video.sync").count() == 2, view.inner_html()[:1500]
+    view.get_by_role("button", name="Play all in sync").click()
+    page.wait_for_function(
+        "vs => vs.length === 2 && vs.every(v => !v.paused && v.currentTime > 0.3)",
+        arg=view.locator("video.sync").element_handles(), timeout=30_000,
+    )
+    times = view.locator("video.sync").evaluate_all("vs => vs.map(v => v.currentTime)")
+    assert abs(times[0] - times[1]) < 0.6, times
 
 
 def test_one_browser_never_sees_another_browsers_runs(browser: Any, playground_app: RunningApp) -> None:

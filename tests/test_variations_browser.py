@@ -115,20 +115,26 @@ def test_sweep_preview_send_sheet_sync_load_and_reload(sweep_page: Any) -> None:
     sources = page.eval_on_selector_all(f"{SHEET} video.sync", "vs => vs.map(v => v.getAttribute('src'))")
     assert len(sources) == 4 and all(src.startswith("/media/") for src in sources), sources
 
-    # 4. Play all in sync: every video plays, their clocks advancing together.
+    # 4. Play all in sync: all start together; the longest video is the clock, so the 2 s ones
+    # hold their last frame while the 3 s ones play on, still together.
+    videos = f"{SHEET} video.sync"
     page.locator(SHEET).get_by_role("button", name="Play all in sync").click()
     page.wait_for_function(
         "sel => { const vs = [...document.querySelectorAll(sel)];"
         " return vs.length === 4 && vs.every(v => !v.paused && v.currentTime > 0.3); }",
-        arg=f"{SHEET} video.sync", timeout=30_000,
+        arg=videos, timeout=30_000,
     )
-    first = page.eval_on_selector_all(f"{SHEET} video.sync", "vs => vs.map(v => v.currentTime)")
+    assert_in_step(clocks_of(page, videos))
     page.wait_for_function(
-        "([sel, t]) => [...document.querySelectorAll(sel)].every(v => v.currentTime > t + 0.3 || v.currentTime < t)",
-        arg=[f"{SHEET} video.sync", max(first)], timeout=30_000,
+        "sel => { const vs = [...document.querySelectorAll(sel)];"
+        " const clock = vs.reduce((a, b) => (b.duration > a.duration ? b : a));"
+        " return clock.ended || clock.currentTime > 2.3; }",
+        arg=videos, timeout=30_000,
     )
-    clocks = page.eval_on_selector_all(f"{SHEET} video.sync", "vs => vs.map(v => v.currentTime)")
-    assert max(clocks) - min(clocks) < 0.6, clocks
+    late = clocks_of(page, videos)
+    assert_in_step(late)
+    assert sorted(round(d) for _, d in late) == [2, 2, 3, 3], late
+    assert all(t >= d - 0.1 for t, d in late if d < 2.5), f"the 2 s videos hold their last frame: {late}"
     page.locator(SHEET).scroll_into_view_if_needed()
     shoot(page, "contact-sheet", full_page=False)
 
@@ -164,3 +170,15 @@ def test_open_run_shows_it_in_history(sweep_page: Any) -> None:
     page.wait_for_function("([el, id]) => el.value === id", arg=[selected.element_handle(), run_id])
     history.locator("section[aria-label='Run timeline']").wait_for()
 
+
+def clocks_of(page: Any, selector: str) -> list[tuple[float, float]]:
+    """Every video's (currentTime, duration), read in one step so they are one instant's."""
+    pairs = page.eval_on_selector_all(selector, "vs => vs.map(v => [v.currentTime, v.duration])")
+    return [(float(t), float(d)) for t, d in pairs]
+
+
+def assert_in_step(clocks: list[tuple[float, float]]) -> None:
+    """Each video is where the longest one's clock says, or at its own end once that has passed."""
+    clock_time = max(clocks, key=lambda pair: pair[1])[0]
+    for time, duration in clocks:
+        assert abs(time - min(clock_time, duration)) < 0.6, clocks

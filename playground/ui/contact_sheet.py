@@ -168,36 +168,12 @@ def sheet_html(data: Mapping[str, Any] | None) -> str:
 
 # The sheet's own script (Gradio runs it once, with ``element`` the sheet's root and ``trigger``
 # its event function): a cell's button sends a select event naming its action and run; the sync
-# button starts every video at 0 together, then keeps the others on the first one's clock.
+# button hands the sheet to the page's one ``wanSyncPlay`` (the comparison uses the same).
 SHEET_JS = """
-const keepAligned = (videos) => {
-  const lead = videos[0];
-  if (!lead || lead.dataset.lead) return;
-  lead.dataset.lead = '1';
-  lead.addEventListener('timeupdate', () => videos.slice(1).forEach(v => {
-    if (Math.abs(v.currentTime - lead.currentTime) > 0.25) v.currentTime = lead.currentTime;
-    if (!lead.paused && v.paused) v.play().catch(() => null);
-  }));
-  lead.addEventListener('pause', () => videos.slice(1).forEach(v => v.pause()));
-};
-const ready = (v) => new Promise(done => {
-  if (v.readyState >= 3) return done();
-  v.addEventListener('canplay', done, {once: true});
-  v.addEventListener('error', done, {once: true});
-  v.load();
-});
-const playInSync = async () => {
-  const videos = Array.from(element.querySelectorAll('video.sync'));
-  videos.forEach(v => { v.pause(); v.currentTime = 0; });
-  await Promise.all(videos.map(ready));
-  videos.forEach(v => { v.currentTime = 0; });
-  await Promise.all(videos.map(v => v.play().catch(() => null)));
-  keepAligned(videos);
-};
 element.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-act]');
   if (!button || !element.contains(button)) return;
-  if (button.dataset.act === 'sync') { playInSync(); return; }
+  if (button.dataset.act === 'sync') { window.wanSyncPlay && window.wanSyncPlay(element); return; }
   trigger('select', {index: button.dataset.act, value: button.dataset.run});
 });
 """

@@ -139,7 +139,8 @@ def compare_html(records: Sequence[RunRecord], video_url: Any) -> str:
     differing = sum('class="differs"' in b for b in body)
     return (
         f'<section aria-label="Comparison" class="compare"><div class="videos">{videos}</div>'
-        '<button class="sync-play" onclick="window.wanSyncPlay && window.wanSyncPlay(this)">▶ Play all in sync</button>'
+        '<button class="sync-play" onclick="window.wanSyncPlay && '
+        'window.wanSyncPlay(this.closest(&quot;.compare&quot;))">▶ Play all in sync</button>'
         f"<p>{differing} differing field{'s' * (differing != 1)} highlighted.</p>"
         f"<table><tr><th>field</th>{head}</tr>{''.join(body)}</table></section>"
     )

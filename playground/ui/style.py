@@ -98,19 +98,45 @@ CSS = """
 .sheet-actions button[aria-pressed="true"] { font-weight: 700; }
 """
 
-# Plays every video of a comparison from the start together and keeps them together on seek.
+# One "play all in sync" for every group of videos (History's comparison, a batch's contact
+# sheet): all start at 0 together; the longest video is the clock, so a shorter one holds its last
+# frame once it is done instead of dragging the others back; seeking or pausing the clock moves
+# the rest with it. The group is read again on each event, so a redrawn sheet needs no rebinding.
 HEAD = """
 <script>
-window.wanSyncPlay = function (button) {
-  const videos = Array.from(button.closest('.compare').querySelectorAll('video.sync'));
-  videos.forEach(v => { v.currentTime = 0; });
-  Promise.all(videos.map(v => v.play().catch(() => null)));
-  const lead = videos[0];
-  if (lead && !lead.dataset.synced) {
-    lead.dataset.synced = '1';
-    lead.addEventListener('seeked', () => videos.slice(1).forEach(v => { v.currentTime = lead.currentTime; }));
-    lead.addEventListener('pause', () => videos.slice(1).forEach(v => v.pause()));
-  }
-};
+window.wanSyncPlay = (() => {
+  const ready = (v) => new Promise(done => {
+    if (v.readyState >= 1 && Number.isFinite(v.duration)) return done();
+    v.addEventListener('loadedmetadata', done, {once: true});
+    v.addEventListener('error', done, {once: true});
+    v.load();
+  });
+  const align = (clock, videos, force) => videos.forEach(v => {
+    if (v === clock) return;
+    const target = Math.min(clock.currentTime, v.duration || 0);
+    if (force || Math.abs(v.currentTime - target) > 0.25) v.currentTime = target;
+    const before_end = clock.currentTime < (v.duration || 0) - 0.05;
+    if (!clock.paused && v.paused && before_end) v.play().catch(() => null);
+  });
+  const bind = (clock, group) => {
+    clock.wanGroup = group;
+    if (clock.dataset.syncClock) return;
+    clock.dataset.syncClock = '1';
+    const others = () => (clock.wanGroup || []).filter(v => v.isConnected);
+    clock.addEventListener('timeupdate', () => align(clock, others(), false));
+    clock.addEventListener('seeked', () => align(clock, others(), true));
+    clock.addEventListener('pause', () => { if (!clock.ended) others().forEach(v => v.pause()); });
+  };
+  return async (root) => {
+    const videos = Array.from(root.querySelectorAll('video.sync'));
+    if (!videos.length) return;
+    videos.forEach(v => v.pause());
+    await Promise.all(videos.map(ready));
+    const clock = videos.reduce((a, b) => ((b.duration || 0) > (a.duration || 0) ? b : a));
+    videos.forEach(v => { v.currentTime = 0; });
+    bind(clock, videos);
+    await Promise.all(videos.map(v => v.play().catch(() => null)));
+  };
+})();
 </script>
 """
