@@ -111,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
         sweeper.cancel()
         services.board.stop_waiting()  # before the sandbox goes: queued runs stay queued for the next start
         await close_sandbox(sandbox)
+        services.handout.close()  # one staging folder per start would pile up in the temp directory
 
     app = FastAPI(title="Wan 2.7 Video Playground", docs_url=None, redoc_url=None, lifespan=lifespan)
 

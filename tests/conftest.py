@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -28,3 +29,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = item.nodeid.split("::", 1)[0]
         ranks[path] = min(ranks.get(path, 2), rank(item))
     items.sort(key=lambda item: ranks[item.nodeid.split("::", 1)[0]])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Everything a test run puts in the temp directory (its own apps' staging folders, Gradio's
+    caches, PyAV's scratch files) goes under pytest's base folder, which pytest prunes, instead of
+    piling up in the machine's /tmp. Apps started as subprocesses inherit it through TMPDIR."""
+    temp = tmp_path_factory.mktemp("tmp", numbered=False)
+    os.environ["TMPDIR"] = str(temp)
+    tempfile.tempdir = str(temp)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_app import gradio_client, start_app, stop_app
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +47,17 @@ def test_restart_mid_run_resumes_it(tmp_path: Path) -> None:
         assert "resumed 1 unfinished run" in restarted.logs()
     finally:
         stop_app(restarted or app)
+
+
+def test_a_stopped_playground_leaves_no_staging_folder_behind(tmp_path: Path) -> None:
+    """Every start stages videos for Gradio in a private temp folder; a stop removes it, so
+    restarts (and test runs) do not pile folders up in the temp directory."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    app = start_app(tmp_path / "data", extra_env={"TMPDIR": str(temp)})
+    try:
+        staged = wait_until(lambda: list(temp.glob("wan27-handout-*")), "the app's staging folder", timeout_s=30)
+        assert len(staged) == 1 and staged[0].is_dir()
+    finally:
+        stop_app(app)
+    assert not list(temp.glob("wan27-handout-*")), "the staging folder outlived the app"

@@ -116,25 +116,16 @@ def test_sweep_preview_send_sheet_sync_load_and_reload(sweep_page: Any) -> None:
     assert len(sources) == 4 and all(src.startswith("/media/") for src in sources), sources
 
     # 4. Play all in sync: all start together; the longest video is the clock, so the 2 s ones
-    # hold their last frame while the 3 s ones play on, still together.
+    # hold their last frame while the 3 s ones play on, still together; then all loop together.
     videos = f"{SHEET} video.sync"
     page.locator(SHEET).get_by_role("button", name="Play all in sync").click()
-    page.wait_for_function(
-        "sel => { const vs = [...document.querySelectorAll(sel)];"
-        " return vs.length === 4 && vs.every(v => !v.paused && v.currentTime > 0.3); }",
-        arg=videos, timeout=30_000,
-    )
-    assert_in_step(clocks_of(page, videos))
-    page.wait_for_function(
-        "sel => { const vs = [...document.querySelectorAll(sel)];"
-        " const clock = vs.reduce((a, b) => (b.duration > a.duration ? b : a));"
-        " return clock.ended || clock.currentTime > 2.3; }",
-        arg=videos, timeout=30_000,
-    )
-    late = clocks_of(page, videos)
+    assert_in_step(clocks_when(page, videos, "vs.length === 4 && vs.every(v => !v.paused && v.currentTime > 0.3)"))
+    late = clocks_when(page, videos, "clock.currentTime > 2.3")  # it loops at 3 s
     assert_in_step(late)
     assert sorted(round(d) for _, d in late) == [2, 2, 3, 3], late
     assert all(t >= d - 0.1 for t, d in late if d < 2.5), f"the 2 s videos hold their last frame: {late}"
+    # The clock wrapped: every video is back near the start, together.
+    assert_in_step(clocks_when(page, videos, "vs.every(v => !v.paused && v.currentTime > 0.2 && v.currentTime < 1.5)"))
     page.locator(SHEET).scroll_into_view_if_needed()
     shoot(page, "contact-sheet", full_page=False)
 
@@ -171,10 +162,16 @@ def test_open_run_shows_it_in_history(sweep_page: Any) -> None:
     history.locator("section[aria-label='Run timeline']").wait_for()
 
 
-def clocks_of(page: Any, selector: str) -> list[tuple[float, float]]:
-    """Every video's (currentTime, duration), read in one step so they are one instant's."""
-    pairs = page.eval_on_selector_all(selector, "vs => vs.map(v => [v.currentTime, v.duration])")
-    return [(float(t), float(d)) for t, d in pairs]
+def clocks_when(page: Any, selector: str, condition: str) -> list[tuple[float, float]]:
+    """Every video's (currentTime, duration), read in the instant ``condition`` (JS over ``vs``,
+    the videos, and ``clock``, the longest one) first holds, so the figures are that instant's."""
+    found = page.wait_for_function(
+        "sel => { const vs = [...document.querySelectorAll(sel)];"
+        " const clock = vs.reduce((a, b) => (b.duration > a.duration ? b : a), vs[0]);"
+        f" return vs.length > 0 && ({condition}) && vs.map(v => [v.currentTime, v.duration]); }}",
+        arg=selector, timeout=30_000,
+    ).json_value()
+    return [(float(t), float(d)) for t, d in found]
 
 
 def assert_in_step(clocks: list[tuple[float, float]]) -> None:

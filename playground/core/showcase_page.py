@@ -17,6 +17,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from playground.core.video_sync import FOLLOW_JS
+
 EMPTY = "Nothing to show yet: star a run (its status panel or History) and it appears here."
 
 _CSS = """
@@ -53,7 +55,7 @@ grid-template-columns:repeat(auto-fill,minmax(240px,1fr))}
 """
 
 # Plain ES5-ish script: runs from file:// with no module loader and no network.
-_JS = """
+_JS = FOLLOW_JS + """
 (function(){
 var slides=[].slice.call(document.querySelectorAll('.slide'));
 var body=document.body,pos=document.getElementById('pos'),grid=document.getElementById('overview');
@@ -85,20 +87,11 @@ function fullscreen(){
 slides.forEach(function(s){
   var r=s.querySelector('video.result'),followers=vids(s,'video[data-sync]');
   if(!r){return;}
-  function each(f){followers.forEach(f);}
-  r.addEventListener('play',function(){each(function(v){v.currentTime=r.currentTime;play(v);});});
-  r.addEventListener('pause',function(){each(function(v){v.pause();});});
-  r.addEventListener('seeked',function(){each(function(v){v.currentTime=r.currentTime;});});
-  r.addEventListener('ratechange',function(){each(function(v){v.playbackRate=r.playbackRate;});});
-  r.addEventListener('timeupdate',function(){each(function(v){
-    var d=v.duration||0,t=r.currentTime;
-    if(t<d&&Math.abs(v.currentTime-t)>0.25){v.currentTime=t;}
-    if(t<d&&v.paused&&!r.paused){play(v);}
-  });});
-  // The result loops unless auto-advance is on (then its end moves on); a source that follows it
-  // loops too, so neither stops for a moment at its end. An 'ended' queued just before the slide
-  // was left must not move the show on.
-  each(function(v){v.loop=true;});
+  // The result is the clock (core/video_sync.py). It loops unless auto-advance is on (then its
+  // end moves on); a source that follows it loops too, so neither stops for a moment at its end.
+  // An 'ended' queued just before the slide was left must not move the show on.
+  window.wanFollow(r,function(){return followers;},true);
+  followers.forEach(function(v){v.loop=true;});
   r.addEventListener('ended',function(){if(advance&&slides[current]===s){show(current+1);}});
 });
 function on(id,f){var e=document.getElementById(id);if(e){e.addEventListener('click',f);}}

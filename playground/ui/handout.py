@@ -30,6 +30,12 @@ class Handout:
             self._root = Path(tempfile.mkdtemp(prefix="wan27-handout-"))  # mode 0700
         return self._root
 
+    def close(self) -> None:
+        """Remove the staging folder, if one was made: Gradio keeps its own copies in its cache."""
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+
     def __call__(self, path: str | Path | None) -> str | None:
         """A path Gradio may serve for this file, or None when there is no such file."""
         if not path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from playground.core.video_sync import FOLLOW_JS
+
 # Every text at a contrast of 4.5:1 or more (axe-checked, tests/test_a11y_browser.py): labels in
 # indigo 700 on their pale chips, white on indigo 600 (not 500), hints in grey 600 (not 400).
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="slate", radius_size="md").set(
@@ -99,44 +101,30 @@ CSS = """
 """
 
 # One "play all in sync" for every group of videos (History's comparison, a batch's contact
-# sheet): all start at 0 together; the longest video is the clock, so a shorter one holds its last
-# frame once it is done instead of dragging the others back; seeking or pausing the clock moves
-# the rest with it. The group is read again on each event, so a redrawn sheet needs no rebinding.
-HEAD = """
+# sheet): all start at 0 together and the longest is the clock the others follow
+# (core/video_sync.py), so a shorter one holds its last frame once it is done (until the clock
+# loops, when it loops at all).
+HEAD = f"""
 <script>
-window.wanSyncPlay = (() => {
-  const ready = (v) => new Promise(done => {
+{FOLLOW_JS}
+window.wanSyncPlay = async (root) => {{
+  const videos = Array.from(root.querySelectorAll('video.sync'));
+  if (!videos.length) return;
+  videos.forEach(v => v.pause());
+  await Promise.all(videos.map(v => new Promise(done => {{
     if (v.readyState >= 1 && Number.isFinite(v.duration)) return done();
-    v.addEventListener('loadedmetadata', done, {once: true});
-    v.addEventListener('error', done, {once: true});
+    v.addEventListener('loadedmetadata', done, {{once: true}});
+    v.addEventListener('error', done, {{once: true}});
     v.load();
-  });
-  const align = (clock, videos, force) => videos.forEach(v => {
-    if (v === clock) return;
-    const target = Math.min(clock.currentTime, v.duration || 0);
-    if (force || Math.abs(v.currentTime - target) > 0.25) v.currentTime = target;
-    const before_end = clock.currentTime < (v.duration || 0) - 0.05;
-    if (!clock.paused && v.paused && before_end) v.play().catch(() => null);
-  });
-  const bind = (clock, group) => {
-    clock.wanGroup = group;
-    if (clock.dataset.syncClock) return;
-    clock.dataset.syncClock = '1';
-    const others = () => (clock.wanGroup || []).filter(v => v.isConnected);
-    clock.addEventListener('timeupdate', () => align(clock, others(), false));
-    clock.addEventListener('seeked', () => align(clock, others(), true));
-    clock.addEventListener('pause', () => { if (!clock.ended) others().forEach(v => v.pause()); });
-  };
-  return async (root) => {
-    const videos = Array.from(root.querySelectorAll('video.sync'));
-    if (!videos.length) return;
-    videos.forEach(v => v.pause());
-    await Promise.all(videos.map(ready));
-    const clock = videos.reduce((a, b) => ((b.duration || 0) > (a.duration || 0) ? b : a));
-    videos.forEach(v => { v.currentTime = 0; });
-    bind(clock, videos);
-    await Promise.all(videos.map(v => v.play().catch(() => null)));
-  };
-})();
+  }})));
+  const clock = videos.reduce((a, b) => ((b.duration || 0) > (a.duration || 0) ? b : a));
+  // Looping videos (the contact sheet's) share one cycle, the clock's: a shorter one holds its
+  // last frame until the clock wraps, and all start again together.
+  const looping = videos.some(v => v.loop);
+  videos.forEach(v => {{ v.loop = false; v.currentTime = 0; }});
+  clock.loop = looping;
+  window.wanFollow(clock, () => Array.from(root.querySelectorAll('video.sync')), false);
+  await Promise.all(videos.map(v => v.play().catch(() => null)));
+}};
 </script>
 """
