@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,28 @@ async def test_shutdown_leaves_a_waiting_run_waiting_and_the_next_start_creates_
     assert waiting in resumed
     events = await ended(restarted, waiting)
     assert events[-1].state is RunState.SUCCEEDED
+
+
+async def test_a_browsers_gate_lasts_while_its_runs_do_and_then_goes(
+    start_sandbox: Callable[..., str], services: Services
+) -> None:
+    """A shared demo meets many browsers: each one's gate lives while it has runs in flight or
+    waiting (the same gate for all of them), and is gone once they ended, so gates of browsers
+    seen once do not pile up for the server's life."""
+    base = f"{start_sandbox(delay_scale=0.05)}/sandbox"
+    options = dataclasses.replace(run_options(services), schedule=FAST)
+    owners = [f"browser-{n}" for n in range(3)]
+    follows = [runs.follow(services, (f"tab-{o}", "text-to-video"), connection(base, o), t2v(f"from {o}"),
+                           options=options) for o in owners]
+    firsts = [await anext(f) for f in follows]
+    assert all(v.state in ("validating", "submitting", "queued", "waiting") for v in firsts), firsts
+    gate = services.owner_gate(owners[0])
+    assert set(services.gates) >= set(owners)
+    assert gate.in_use + gate.waiting == 1, "the browser's run holds (or waits for) this very gate"
+    del gate
+    for follow in follows:
+        views = [view async for view in follow]
+        assert views[-1].state == "succeeded", views[-1]
+    await until(lambda: not services.board.running(), "every run's driver to end")
+    gc.collect()
+    assert not [o for o in owners if o in services.gates], dict(services.gates)

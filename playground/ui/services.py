@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,9 @@ class Services:
     hosts: HostPolicy = PERMISSIVE  # where the server may send requests (the server passes its strict one)
     # One gate per browser: at most settings.max_runs_per_browser of its runs at the provider at
     # once; its other Sends wait in its queue (``waiting``), nothing sent until a slot frees.
-    gates: dict[str, Gate] = field(default_factory=dict)
+    # Held weakly: every run holding or awaiting a slot keeps its gate alive, so a gate nobody
+    # references has neither and goes, instead of one per browser ever seen piling up.
+    gates: weakref.WeakValueDictionary[str, Gate] = field(default_factory=weakref.WeakValueDictionary)
 
     def owner_gate(self, owner: str) -> Gate:
         """This browser's gate (made on first use; the same one for every tab of the browser)."""
