@@ -127,8 +127,11 @@ def browser() -> Iterator[Any]:
     """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # expect() waits as long as an action may (playground_page's default), not its own 5 s: on a
+    # loaded 2-core machine a page can take longer than that to show what it will show.
+    expect.set_options(timeout=20_000)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path=CHROMIUM,

@@ -39,6 +39,7 @@ from playground.client.hosts import (
     server_policy,
 )
 from playground.client.ledger import Ledger
+from playground.client.pinned_connect import PinnedBackend
 from playground.client.providers import ProviderConfig, provider_from_settings
 from playground.client.runner import RunOptions, provider_for, recover, run
 from playground.media.samples import make_image
@@ -253,6 +254,54 @@ async def test_an_upload_host_pointing_inside_is_refused(tmp_path: Path) -> None
                     await client.upload(picture, model="wan2.7-i2v")
     assert inside.seen == [] and provider.paths()[0].startswith("/api/v1/uploads?")
     assert caught.value.field == "upload_host"
+
+
+async def test_a_name_rebound_to_loopback_after_the_check_gets_no_connection(tmp_path: Path) -> None:
+    """DNS rebinding: the result URL's name answers a public address when it is checked and the
+    server's own loopback when the connection is made. The connection goes only to addresses
+    that passed the check, so the internal service sees nothing. ('localhost' really resolves to
+    loopback here: without the pin, httpx would connect to the internal service by name.)"""
+    answers = iter([["93.184.215.14"], ["127.0.0.1"]])
+
+    async def rebinding(host: str, _port: int) -> list[str]:
+        assert host == "localhost"
+        return next(answers, ["127.0.0.1"])
+
+    with listener(internal_service) as inside, listener(succeeded("unused")) as provider:
+        policy = only(f"127.0.0.1:{provider.port}")
+        async with VideoClient(dashscope(provider.url, policy), resolve=rebinding) as client:
+            with pytest.raises(HostRefused) as caught:
+                await client.download(f"http://localhost:{inside.port}/admin/export", tmp_path / "v.mp4")
+    assert inside.seen == [], "the rebound name reached the internal service"
+    assert caught.value.field == "host"
+    assert caught.value.message.startswith(f"host: localhost:{inside.port} resolved to a non-public address when the "
+                                           "connection was made")
+    assert not (tmp_path / "v.mp4").exists()
+
+
+async def test_a_checked_name_is_connected_to_at_the_address_that_was_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pin itself: the connection goes to the address the guard resolved and judged, never
+    to a fresh lookup. The name is under .invalid (no resolver on earth answers it) and the
+    guard's lookup answers loopback, which this test lets count as public; the download arrives,
+    so it can only have gone to the checked address. A listed host is connected to by name."""
+    monkeypatch.setattr("playground.client.hosts.is_public_address", lambda _address: True)
+    monkeypatch.setattr("playground.client.pinned_connect.is_public_address", lambda _address: True)
+
+    async def pinned(host: str, _port: int) -> list[str]:
+        assert host == "video.invalid"
+        return ["127.0.0.1"]
+
+    def files(_method: str, _path: str) -> Answer:
+        return 200, "video/mp4", b"bytes of a video"
+
+    with listener(files) as host, listener(succeeded("unused")) as provider:
+        async with VideoClient(dashscope(provider.url, only(f"127.0.0.1:{provider.port}")), resolve=pinned) as client:
+            size = await client.download(f"http://video.invalid:{host.port}/v.mp4", tmp_path / "v.mp4")
+    assert size == len(b"bytes of a video") and host.paths() == ["/v.mp4"]
+    listed = PinnedBackend(only("video.invalid:443"), resolve=pinned)
+    assert await listed.addresses("video.invalid", 443) == ["video.invalid"]
 
 
 # -- 1. host policy: the pure parts -----------------------------------------------------------

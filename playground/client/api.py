@@ -26,10 +26,8 @@ that is checked there before it takes its name.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import random
-import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -64,6 +62,7 @@ from playground.client.errors import (
     scrub,
 )
 from playground.client.hosts import HostPolicy, Resolver, check_target, system_resolve
+from playground.client.pinned_connect import pinned_transport, tls_context
 from playground.client.providers import (
     ProviderConfig,
     TaskView,
@@ -140,14 +139,6 @@ class _Tries:
         self.request = self.request or self.op
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One certificate-verifying TLS context for every client: building one (loading the CA
-    bundle) costs about 25 ms of CPU, and a server makes a client per run. It is httpx's own
-    default context (certifi's CAs, or SSL_CERT_FILE / SSL_CERT_DIR), made once."""
-    return httpx.create_ssl_context()
-
-
 class VideoClient:
     """Talks to one provider. Use as ``async with VideoClient(provider) as client: ...``.
 
@@ -177,8 +168,8 @@ class VideoClient:
         # result hosts and posts to upload buckets never carry it.
         self._http = httpx.AsyncClient(
             timeout=timeout,
-            transport=transport,
-            verify=_tls_context(),
+            transport=transport or pinned_transport(self.hosts, tls_context(), resolve),
+            verify=tls_context(),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
         )

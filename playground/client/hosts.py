@@ -20,9 +20,10 @@ before a request is sent (the client calls it for every request, retries include
 The default policy allows everything: the command line runs on its user's own machine, where
 reaching ``localhost`` is the point. The server builds a strict one with :func:`server_policy`.
 
-The check resolves the name itself and httpx resolves it again to connect, so a name whose DNS
-answer changes between the two (DNS rebinding) is not covered; ``follow_redirects`` is off, so
-a redirect cannot lead a checked request somewhere else.
+The check resolves the name itself; the connection then goes only to addresses that pass the
+same judgement, resolved once (:mod:`playground.client.pinned_connect`), so a name whose DNS
+answer changes between the check and the connection (DNS rebinding) gets nowhere inside.
+``follow_redirects`` is off, so a redirect cannot lead a checked request somewhere else.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ HostEntry = tuple[str, int | None]
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _FIX_LIST = "allow it with PLAYGROUND_ALLOWED_HOSTS (comma-separated host[:port] names) on the server"
-_FIX_PRIVATE = (
+FIX_PRIVATE = (
     "allow it with PLAYGROUND_ALLOWED_HOSTS (comma-separated host[:port] names), "
     "or PLAYGROUND_ALLOW_PRIVATE_HOSTS=true, on the server"
 )
@@ -187,7 +188,7 @@ async def check_target(
     raise HostRefused(
         f"{shown}: {target.text()} is not a public host (it is, or resolves to, a loopback, private, "
         f"link-local or unspecified address, or it does not resolve); nothing was sent to it. "
-        f"If this server should reach it, {_FIX_PRIVATE}.",
+        f"If this server should reach it, {FIX_PRIVATE}.",
         field=shown, host=target.text(),
     )
 

@@ -20,6 +20,7 @@ import httpx
 
 from playground.client.errors import HostRefused
 from playground.client.hosts import PERMISSIVE, HostPolicy, check_target
+from playground.client.pinned_connect import pinned_transport, tls_context
 
 TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=10.0)
 TOTAL_TIMEOUT_S = 120.0
@@ -55,7 +56,7 @@ async def measure_url(
         try:
             async with asyncio.timeout(timeout_s):
                 if http is None:
-                    async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as own:
+                    async with _client(policy) as own:
                         await _download(own, url, target, max_bytes, policy)
                 else:
                     await _download(http, url, target, max_bytes, policy)
@@ -77,13 +78,19 @@ async def measure_urls(
     """
     found: dict[str, float] = {}
     problems: list[str] = []
-    async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http:
+    async with _client(policy) as http:
         for url, max_bytes in urls.items():
             try:
                 found[url] = await measure_url(url, max_bytes=max_bytes, policy=policy, timeout_s=timeout_s, http=http)
             except MeasureError as exc:
                 problems.append(str(exc))
     return found, problems
+
+
+def _client(policy: HostPolicy) -> httpx.AsyncClient:
+    """A client that connects only where ``policy`` allows (pinned, against DNS rebinding)."""
+    return httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, verify=tls_context(),
+                             transport=pinned_transport(policy, tls_context()))
 
 
 async def _download(http: httpx.AsyncClient, url: str, target: Path, max_bytes: int, policy: HostPolicy) -> None:
