@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
+import random
+import sqlite3
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -11,8 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
-from playground.media.samples import make_image
+from playground.media.samples import make_image, make_video
 from tests.fixtures_sandbox import (
     MovableClock,
     SampleMedia,
@@ -75,6 +79,37 @@ def test_data_uris_work_where_the_api_accepts_them(
     done = wait_dashscope(client, sandbox_base, answer.json()["output"]["task_id"])
     assert done["output"]["task_status"] == "SUCCEEDED", done
     assert done["usage"]["output_video_duration"] == 2  # truncated from the 2.5 s source
+
+
+def test_a_finished_task_keeps_none_of_its_inline_media(client: httpx.Client, start_sandbox: Any,
+                                                        tmp_path: Path) -> None:
+    """The attack: request after request, each carrying megabytes of inline media. A finished
+    task kept its request for a day, inline media and all, in memory and in its record; now
+    each data: URI is a short stand-in once the task ended (the video is made; the echo and
+    the task's answer are unchanged), so memory and records do not grow with what was sent."""
+    base = f"{start_sandbox(delay_scale=0.0)}/sandbox"
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (800, 600), random.Random(7).randbytes(800 * 600 * 3)).save(noise, "PNG")
+    inline = f"data:image/png;base64,{base64.b64encode(noise.getvalue()).decode()}"
+    assert len(inline) > 1_500_000
+    clip = upload(client, base, make_video(tmp_path / "clip.mp4", 320, 240, 2.0, seed=3))
+    task_ids = []
+    for n in range(3):
+        body = {"model": "wan2.7-videoedit", "parameters": {"resolution": "720P", "ratio": "1:1", "duration": 2},
+                "input": {"prompt": f"static number {n}", "media": [
+                    {"type": "video", "url": clip}, {"type": "reference_image", "url": inline}]}}
+        answer = client.post(base + CREATE, json=body, headers=dashscope_headers())
+        assert answer.status_code == 200, answer.text[:300]
+        task_ids.append(answer.json()["output"]["task_id"])
+    for n, task_id in enumerate(task_ids):
+        done = wait_dashscope(client, base, task_id)
+        assert done["output"]["task_status"] == "SUCCEEDED", done
+        assert done["output"]["orig_prompt"] == f"static number {n}"
+    (records,) = tmp_path.glob("sandbox-*/sandbox/tasks.sqlite3")
+    with sqlite3.connect(records) as db:
+        documents = [row[0] for row in db.execute("SELECT document FROM tasks")]
+    assert len(documents) == 3 and all(len(d) < 10_000 for d in documents), [len(d) for d in documents]
+    assert all("data:image/png;dropped-after-the-task-ended=" in d for d in documents)
 
 
 @pytest.fixture

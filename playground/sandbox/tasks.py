@@ -50,6 +50,7 @@ from playground.sandbox import errors, shot_plan, timing
 from playground.sandbox.config import SandboxConfig
 from playground.sandbox.fair import FairSlots
 from playground.sandbox.files import FileStore, MediaRefused, Origin, resolve
+from playground.sandbox.kept_request import clip_prompts, drop_inline_media
 from playground.sandbox.records import Failure, Status, Task, TaskRecords
 from playground.sandbox.render_pool import RenderPool
 from playground.sandbox.scenarios import Scenario
@@ -90,6 +91,8 @@ class TaskBoard:
             if not task.finished:
                 # The rest of its wait follows this sandbox's delay scale, which may differ.
                 task.delays = self.delays_of(task.request, task.scenario)
+            else:  # stored by an older sandbox, which kept them
+                task.request = drop_inline_media(task.request)
             self._tasks[task.task_id] = task
         self.records.delete(forgotten)
         return max((t.seq for t in self._tasks.values()), default=-1) + 1
@@ -144,6 +147,7 @@ class TaskBoard:
         task.runner.cancel()
         task.status = Status.CANCELED
         task.ended_at = self._clock()
+        task.request = drop_inline_media(task.request)
         self._save(task)
         return True
 
@@ -276,6 +280,7 @@ class TaskBoard:
     def _end(self, task: Task, outcome: Outcome) -> None:
         task.outcome = outcome
         task.ended_at = self._clock()
+        task.request = drop_inline_media(task.request)  # rendered: its inline media are not needed again
         if outcome.ok:
             task.status = Status.SUCCEEDED
             if task.scenario is not None and task.scenario.expire_on_end:
@@ -416,17 +421,6 @@ class TaskBoard:
         await asyncio.gather(*runners, return_exceptions=True)
         self.pool.close()
         self.records.close()
-
-
-def clip_prompts(request: VideoRequest, profile: Profile) -> VideoRequest:
-    """The request with its prompts cut to the documented lengths, as the real API keeps them."""
-    cuts = {
-        name: text[:limit]
-        for name, limit in (("prompt", profile.prompt_max_chars),
-                            ("negative_prompt", profile.negative_prompt_max_chars))
-        if isinstance(text := getattr(request, name, None), str) and len(text) > limit
-    }
-    return request.model_copy(update=cuts) if cuts else request
 
 
 def _renders(task: Task) -> bool:
