@@ -13,6 +13,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PLAYGROUND_PORT=7860 \
     PLAYGROUND_DATA_DIR=/data
 
+# Fonts for the sandbox's videos: DejaVu (Latin, Greek, Cyrillic) and WenQuanYi Micro Hei, so a
+# Chinese, Japanese or Korean prompt is drawn in real glyphs, not boxes. Any version will do.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --create-home --uid 10001 playground \
     && mkdir /data \
     && chown playground:playground /data

@@ -4,19 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  # The browser tests drive Debian's Chromium; Playwright cannot download its own here.
+# Debian packages the tests need, each installed only when missing:
+# - chromium: the browser tests drive Debian's Chromium; Playwright cannot download its own here;
+# - nodejs, npm: the accessibility test injects axe-core (npm) into the page;
+# - fonts-wqy-microhei: a CJK face, so the sandbox draws Chinese prompts (as the Docker image does).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-if ! command -v npm >/dev/null 2>&1; then
-  # The accessibility test injects axe-core (npm) into the page; Debian's node and npm install it.
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
 (cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 echo "== ruff"; python -m ruff check playground tests benchmarks app.py

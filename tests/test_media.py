@@ -17,7 +17,7 @@ from PIL import Image
 
 from playground.core.profile import MediaLimit, load_profile
 from playground.media._encode import encode_frames
-from playground.media._overlay import font, text_width, wrap
+from playground.media._overlay import font, needs_wide_face, text_width, wrap
 from playground.media._yuv import new_frame, rgb_to_picture
 from playground.media.probe import MediaError, MediaInfo, check_media, image_size, probe
 from playground.media.render import RenderSpec, render
@@ -201,6 +201,23 @@ def test_prompt_and_mode_are_drawn(tmp_path: Path) -> None:
     assert np.abs(base[bottom] - prompt[bottom]).sum() > 0
     assert np.abs(base[top] - prompt[top]).sum() == 0
     assert np.abs(base[top] - mode[top]).sum() > 0
+
+
+def test_a_chinese_prompt_is_drawn_in_real_glyphs(tmp_path: Path) -> None:
+    """Wan prompts are often Chinese. Without a CJK face every character is the same empty box,
+    so two prompts that differ in one character drew the same band; with one they differ, in
+    the title and in the prompt (the test command installs Debian's fonts-wqy-microhei)."""
+    face = font(24, text="猫")
+    same = bytes(face.getmask("猫")) == bytes(face.getmask("狗"))
+    assert not same, "two CJK characters were drawn as the same box: no CJK face (fonts-wqy-microhei) was found"
+    paths = [tmp_path / f"{n}.mp4" for n in "ab"]
+    render(spec(caption="一只猫在雨中的屋顶上", title="猫"), paths[0])
+    render(spec(caption="一只狗在雨中的屋顶上", title="狗"), paths[1])
+    cat, dog = (decode(p)[0].astype(int) for p in paths)
+    top, bottom = slice(0, H // 8), slice(H - H // 8, H)
+    assert np.abs(cat[bottom] - dog[bottom]).sum() > 0
+    assert np.abs(cat[top] - dog[top]).sum() > 0
+    assert needs_wide_face("一只猫") and needs_wide_face("한국어") and not needs_wide_face("a café — naïve")
 
 
 def test_very_long_prompts_are_cut_to_fit(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ All of these bands have the same height, so the swatch sits at :func:`shot_swatc
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,14 +33,49 @@ _ELLIPSIS = "…"
 _SANDBOX_NOTE = "sandbox preview"
 
 
+# Faces for Chinese, Japanese and Korean text, which DejaVu cannot draw (every character would be
+# the same empty box): the first of these the system has, by file name, which Pillow looks for in
+# the system's font folders. They draw Latin too, so a whole prompt uses one face. Debian:
+# fonts-wqy-microhei (5 MB; in the Docker image and the test command) or fonts-noto-cjk.
+_WIDE_FACES = {
+    False: ("wqy-microhei.ttc", "NotoSansCJK-Regular.ttc", "wqy-zenhei.ttc", "DroidSansFallbackFull.ttf"),
+    True: ("NotoSansCJK-Bold.ttc", "wqy-microhei.ttc", "wqy-zenhei.ttc", "DroidSansFallbackFull.ttf"),
+}
+
+
+def font(size: int, bold: bool = False, text: str = "") -> Font:
+    """The face to draw ``text`` in: a CJK face when the text has wide (CJK) characters and the
+    system has one, else DejaVu when the system has it (wide Latin, Greek and Cyrillic
+    coverage), else Pillow's own."""
+    if needs_wide_face(text):
+        wide = _wide_face(size, bold)
+        if wide is not None:
+            return wide
+    return _face(size, bold)
+
+
+def needs_wide_face(text: str) -> bool:
+    """Whether the text has a character East Asian scripts write wide (Han, kana, Hangul, ...)."""
+    return any(ord(ch) > 0x1000 and unicodedata.east_asian_width(ch) in ("W", "F", "H") for ch in text)
+
+
 @lru_cache(maxsize=32)
-def font(size: int, bold: bool = False) -> Font:
-    """DejaVu when the system has it (wide Latin, Greek and Cyrillic coverage), else Pillow's own."""
+def _face(size: int, bold: bool) -> Font:
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
     try:
         return ImageFont.truetype(name, size)
     except OSError:
         return ImageFont.load_default(size)
+
+
+@lru_cache(maxsize=32)
+def _wide_face(size: int, bold: bool) -> Font | None:
+    for name in _WIDE_FACES[bold]:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return None
 
 
 def text_width(text: str, face: Font) -> float:
@@ -101,10 +137,10 @@ def _shrink_to_fit(text: str, size: int, room: float) -> Font:
     """The largest face down to 70 % of size that fits text in room; the smallest if none does."""
     smallest = max(8, round(size * 0.7))
     for candidate in range(size, smallest - 1, -1):
-        face = font(candidate)
+        face = font(candidate, text=text)
         if text_width(text, face) <= room:
             return face
-    return font(smallest)
+    return font(smallest, text=text)
 
 
 @dataclass(frozen=True)
@@ -220,7 +256,7 @@ class Overlay:
         title_left = pill[2] + size * 0.6
         room = width - title_left - pad
         # The note is a courtesy; it only appears when the whole title still fits beside it.
-        if text_width(title, font(size)) + note_width + size <= room:
+        if text_width(title, font(size, text=title)) + note_width + size <= room:
             draw.text((width - pad, middle), _SANDBOX_NOTE, font=note_face, fill=_DIM, anchor="rm")
             room -= note_width + size
         face = _shrink_to_fit(title, size, room)
@@ -230,7 +266,7 @@ class Overlay:
     def _caption_band(self, width: int, caption: str, fixed_height: int | None) -> Image.Image:
         geometry = self._geometry
         pad, line_height = self._pad, geometry.line_height
-        face = font(geometry.caption_size)
+        face = font(geometry.caption_size, text=caption)
         lines = wrap(caption, face, width - 2 * pad, geometry.max_lines) if caption else []
         text_height = len(lines) * line_height + 2 * pad if lines else 0
         height = fixed_height if fixed_height is not None else even(text_height + self._bar_height)
@@ -250,8 +286,9 @@ class Overlay:
         draw.rectangle((pad, pad, pad + side - 1, pad + side - 1), fill=(*shot_colour(cue.number), 255))
         left = pad + side + pad
         room = width - left - pad
-        face, bold = font(geometry.caption_size), font(geometry.caption_size, bold=True)
         text = " ".join(cue.text.split())
+        face = font(geometry.caption_size, text=text)
+        bold = font(geometry.caption_size, bold=True, text=f"{cue.heading} {text}")
         if geometry.max_lines == 1:
             draw.text((left, pad), fit_line(f"{cue.heading}: {text}", bold, room), font=bold, fill=_TEXT)
         else:
