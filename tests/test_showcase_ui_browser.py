@@ -1,5 +1,6 @@
 """Starring from the page: two runs starred with the Star button beside Cancel, listed in History's
-showcase panel, reordered there with Move up, and presented on the showcase page it links to.
+showcase panel, reordered there with Move up, and presented on the showcase page it links to; a run
+unstarred in History reads "Star" again in its tab once the tab is opened.
 
 Driven by a real headless Chromium against `python app.py` (the shared app fixture); a fresh
 browser context is a new browser, with a showcase of its own.
@@ -100,3 +101,12 @@ def test_star_two_runs_reorder_them_in_history_and_open_the_showcase(page: Any) 
         "the showcase presents the runs in the order set in History")
     assert "/runs/" not in content
     showcase.close()
+
+    # Unstarred in History, the run the tab shows reads "Star" again once the tab is opened.
+    history = page.locator("#tab-history")
+    history.get_by_role("button", name="Refresh").click()
+    page.locator("#history-table").get_by_text(SECOND, exact=True).locator("visible=true").first.click()
+    history.locator("#history-unstar").click()
+    page.wait_for_function("() => document.querySelectorAll('#showcase-list li').length === 1")
+    page.get_by_role("tab", name="Text-to-Video").click()
+    wait_star(page, STAR)

@@ -99,9 +99,10 @@ def build_ui(services: Services, *, deck: DeckBuilder | None = None) -> gr.Block
         queue = queue_panel.build()  # this browser's runs in flight, with Cancel
         tabs: dict[Mode, ModeTab] = {}
         variations: dict[Mode, variations_panel.VariationsPanel] = {}
+        mode_tabs: dict[Mode, gr.Tab] = {}
         with gr.Tabs() as tab_strip:
             for mode in MODES:
-                with gr.Tab(TAB_LABELS[mode], id=mode, elem_id=f"tab-{mode}"):
+                with gr.Tab(TAB_LABELS[mode], id=mode, elem_id=f"tab-{mode}") as mode_tabs[mode]:
                     tabs[mode] = build_mode_tab(mode, services.profile)
                     # Up to two axes over the form, a previewed grid, Send all, the contact sheet.
                     variations[mode] = variations_panel.build(mode, services.profile)
@@ -134,7 +135,9 @@ def build_ui(services: Services, *, deck: DeckBuilder | None = None) -> gr.Block
             _wire_import(services, tab, tabs, tab_strip, provider, wire)
             _wire_restore(demo, services, tab)
             _wire_thumbs(services, tab)
-            wire_tab_star(services, tab)  # the Star toggle beside Cancel (showcase_panel.py)
+            # The Star toggle beside Cancel (showcase_panel.py); read again when the tab is opened,
+            # since History or a contact sheet may have starred or unstarred its run meanwhile.
+            wire_tab_star(services, tab, [mode_tabs[tab.mode].select])
             wire_prompt_craft(services, tab)  # shot-list editor and reference tokens
         queue_panel.wire(demo, services, queue, [tab.send.click for tab in tabs.values() if tab.send])
         wire_history(services, past, connection, tabs, tab_strip, history_tab, deck)

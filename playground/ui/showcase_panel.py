@@ -285,9 +285,10 @@ def wire_showcase(services: Services, panel: ShowcasePanel, selected: gr.Textbox
     panel.deck.click(make_deck(services, deck), None, [panel.deck_file], api_name="deck")
 
 
-def wire_tab_star(services: Services, tab: ModeTab) -> None:
+def wire_tab_star(services: Services, tab: ModeTab, reread_on: Sequence[Any] = ()) -> None:
     """A mode tab's Star toggle acts on the run the tab shows; its label follows that run (the
-    video and the measured output change whenever the tab shows another run or its result)."""
+    video and the measured output change whenever the tab shows another run or its result) and
+    is read again on ``reread_on`` (the tab being opened)."""
     assert tab.star is not None and tab.video is not None and tab.output is not None
     mode = tab.mode
 
@@ -298,5 +299,5 @@ def wire_tab_star(services: Services, tab: ModeTab) -> None:
         return star_update(act.tab_starred(services, request, mode))
 
     tab.star.click(toggle_star, None, [tab.star], api_visibility="private", queue=False)
-    gr.on([tab.video.change, tab.output.change], star_state, None, [tab.star], api_visibility="private",
+    gr.on([tab.video.change, tab.output.change, *reread_on], star_state, None, [tab.star], api_visibility="private",
           queue=False, show_progress="hidden")
