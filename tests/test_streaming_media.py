@@ -84,12 +84,12 @@ def warm(sandbox_base: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     clip = make_video(folder / "small.mp4", 320, 240, 2.0)
 
     async def every_path() -> None:
-        done = await attach_file(sandbox_provider(sandbox_base), clip, limit="video", model=EDIT_MODEL,
+        done = await attach_file(sandbox_provider(sandbox_base, "gateway"), clip, limit="video", model=EDIT_MODEL,
                                  profile=PROFILE, loc=("video",))
         assert done.url is not None, done.problems
         async with VideoClient(dashscope_at(sandbox_base)) as video:
             await video.upload(clip, model=EDIT_MODEL)
-        async with VideoClient(sandbox_provider(sandbox_base)) as video:
+        async with VideoClient(sandbox_provider(sandbox_base, "gateway")) as video:
             await video.download(done.url, folder / "out.mp4", check=_playable([]))
 
     asyncio.run(every_path())
@@ -154,8 +154,9 @@ def test_the_budget_sees_a_whole_file_read(big: Path) -> None:
 @measured
 def test_attaching_a_large_video_to_the_sandbox_streams_it(big: Path, sandbox_base: str,
                                                            sandbox_data_dir: Path) -> None:
-    """Probe, check and upload (the UI's and CLI's attach path) stay in budget; the store has every byte."""
-    provider = sandbox_provider(sandbox_base)
+    """Probe, check and upload (the UI's and CLI's attach path) stay in budget; the store has every byte.
+    (The gateway format's upload: the sandbox's file store. DashScope's is the temporary upload, below.)"""
+    provider = sandbox_provider(sandbox_base, "gateway")
     with python_peak() as peak:
         done = asyncio.run(attach_file(provider, big, limit="video", model=EDIT_MODEL, profile=PROFILE,
                                        loc=("video",), owner="streaming-test"))
@@ -182,7 +183,7 @@ def test_the_temporary_upload_form_post_streams_it(big: Path, sandbox_base: str,
 def test_a_large_result_is_downloaded_to_a_file_and_probed_there(big: Path, sandbox_base: str,
                                                                  tmp_path: Path) -> None:
     """A download streams to a temporary file, is probed from it, then takes its name."""
-    provider = sandbox_provider(sandbox_base)
+    provider = sandbox_provider(sandbox_base, "gateway")  # uploaded to the file store, which serves it back
     dest = tmp_path / "out" / "video.mp4"
     seen: list[Path] = []
 
@@ -247,7 +248,7 @@ def test_a_retried_upload_sends_the_whole_file_again_from_its_start(tmp_path: Pa
     source.write_bytes(bytes(range(256)) * (3 * MIB // 256 + 7))  # several chunks, not a round number
     _BusyOnce.bodies = []
     with http_server(_BusyOnce) as root:
-        provider = sandbox_provider(root)
+        provider = sandbox_provider(root, "gateway")  # the file store's form post
 
         async def go() -> str:
             async with VideoClient(provider) as video:
@@ -278,7 +279,7 @@ def test_a_file_that_changes_during_the_upload_fails_instead_of_sending_a_mix(tm
 
 def test_an_upload_of_a_file_gone_before_it_is_sent_is_a_clear_failure(tmp_path: Path) -> None:
     """A vanished file is UploadFailed naming it, not a traceback from inside the HTTP stack."""
-    provider = sandbox_provider("http://127.0.0.1:9/sandbox")
+    provider = sandbox_provider("http://127.0.0.1:9/sandbox", "gateway")
 
     async def go() -> str:
         async with VideoClient(provider) as video:

@@ -100,12 +100,16 @@ ATTACH = [
 
 @pytest.mark.parametrize(("api", "kind"), ATTACH)
 def test_attach_endpoints_store_the_file(ui_client: Client, media: dict[str, Path], api: str, kind: str) -> None:
-    """An attached file is probed, stored in the sandbox, and its URL comes back."""
+    """An attached file is probed and uploaded as the request's format uploads it: DashScope's
+    temporary upload (an oss:// URL bound to this key and the mode's model, as the real service
+    gives), and for the gateway format the sandbox's file store (a plain URL)."""
     upload = handle_file(str(media[kind]))
     files = [upload] if "reference_images" in api or "reference_videos" in api else upload
     url, cleared = ui_client.predict(files, "", *CONNECTION, api_name=api)
-    assert url.startswith("http://127.0.0.1:") and "/sandbox/files/" in url
+    assert url.startswith("oss://dashscope-instant/"), url
     assert cleared is None
+    url, _ = ui_client.predict(files, "", "sandbox", "gateway", "", "none", api_name=api)
+    assert url.startswith("http://127.0.0.1:") and "/sandbox/files/" in url
 
 
 def test_attach_refuses_a_file_that_lies(ui_client: Client, tmp_path: Path) -> None:

@@ -59,10 +59,11 @@ def upload(scope: Any, slot: str, path: Path) -> None:
 
 
 def attach(scope: Any, slot: str, path: Path, url_label: str) -> None:
-    """Upload through the slot's file input; the playground fills in the stored file's URL."""
+    """Upload through the slot's file input; the playground fills in the uploaded file's URL
+    (DashScope's format, the default: an oss:// URL of its temporary upload)."""
     upload(scope, slot, path)
     box = scope.get_by_label(url_label)
-    box.page.wait_for_function("el => el.value.startsWith('http')", arg=box.element_handle(), timeout=30_000)
+    box.page.wait_for_function("el => el.value.startsWith('oss://')", arg=box.element_handle(), timeout=30_000)
 
 
 def check_video(scope: Any, size: tuple[int, int]) -> None:

@@ -259,10 +259,10 @@ class VideoClient:
     async def upload(self, path: Path, *, model: str) -> str:
         """Put a local file where the provider can read it; the URL (or oss:// key) to send."""
         try:
+            if self.provider.wire == "dashscope":  # the sandbox too: the flow is rehearsed as it is
+                return await self._upload_temporary(path, model)
             if self.provider.kind == "sandbox":
                 return await self._upload_to_sandbox(path)
-            if self.provider.wire == "dashscope":
-                return await self._upload_temporary(path, model)
         except OSError as exc:
             raise UploadFailed(f"{path.name}: cannot read it ({exc.strerror or exc})") from None
         except HostRefused:

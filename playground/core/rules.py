@@ -348,8 +348,11 @@ def _check_url(
             ]
         return _check_data_uri(loc, url, kind, profile)
     parts = urlsplit(url)
-    if parts.scheme == "oss" and options.allow_oss_urls:
-        return []
+    if parts.scheme == "oss":
+        if options.allow_oss_urls:
+            return []
+        return [Problem(loc, "an oss:// URL is a DashScope temporary upload, which only DashScope's own format "
+                             "resolves", "attach the file again in this format, or give a public http(s) URL")]
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return [
             Problem(
