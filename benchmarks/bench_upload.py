@@ -45,7 +45,6 @@ from tests.fixtures_app import ROOT, start_app, stop_app
 
 SIZE = 100 * MB  # the profile's limit for a source video is 100 MiB, just above
 API = "/attach_video_edit_video"
-CONNECTION = ["sandbox", "dashscope", "", "none"]
 TARGETS_MB = {"one": 50, "four": 200, "download": 30}
 
 # The download client, in its own process: ready once imported, downloads on a line from stdin.
@@ -103,13 +102,17 @@ def make_video(path: Path, seed: int) -> Path:
     return path
 
 
-def _attach(url: str, video: Path) -> str:
+def _attach(url: str, video: Path, wire: str = "dashscope") -> str:
+    """Attach through the app's Gradio API as the Video Edit tab does: in DashScope's format (the
+    default) through the temporary upload, an oss:// URL; in the gateway format to the sandbox's
+    file store, a URL the download phase can fetch."""
     client = Client(url + "/", verbose=False, download_files=False)
     try:
-        stored, _ = client.predict(handle_file(str(video)), "", *CONNECTION, api_name=API)
+        stored, _ = client.predict(handle_file(str(video)), "", "sandbox", wire, "", "none", api_name=API)
     finally:
         client.close()
-    if "/sandbox/files/" not in str(stored):
+    expected = "oss://" if wire == "dashscope" else "/sandbox/files/"
+    if expected not in str(stored):
         raise RuntimeError(f"{video.name} was not attached: the URL box holds {stored!r}")
     return str(stored)
 
@@ -189,11 +192,12 @@ def _measure(url: str, root: int, small: Path, videos: list[Path], work: Path) -
     before_warm = steady_rss(root)
     warm_peak, _, _ = _peak(root, lambda: _attach(url, small))
     idle = steady_rss(root)
-    one_peak, one_s, stored = _peak(root, lambda: _attach(url, videos[0]))
+    one_peak, one_s, _ = _peak(root, lambda: _attach(url, videos[0]))
     print("  one upload done", file=sys.stderr, flush=True)
     after_one = steady_rss(root)
     four_peak, four_s, _ = _peak(root, lambda: _four(url, videos[1:]))
     print("  four uploads done", file=sys.stderr, flush=True)
+    stored = _attach(url, videos[0], wire="gateway")  # a file the sandbox serves back, for the download
     after_four = steady_rss(root)
     with PeakSampler(root) as server:
         start = time.perf_counter()
