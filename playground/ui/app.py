@@ -171,7 +171,10 @@ def _wire_tab(demo: gr.Blocks, services: Services, tab: ModeTab, connection: lis
         [*connection[:2], *form],
         preview_outputs,
         api_name=f"preview_{name}",
-        queue=False,
+        # Queued, because Gradio's page honours "always_last" only for queued events: unqueued, every
+        # change ran its own preview at once and a slow answer for older values could land after a
+        # newer one, leaving the Request JSON showing a form that was no longer there.
+        queue=True,
         show_progress="hidden",
         # A burst of changes (an import, an example, Load into form) must end in a preview of the
         # last values: "once" dropped the changes that came while one preview was pending.
